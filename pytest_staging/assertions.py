@@ -1,0 +1,130 @@
+"""Assertions for HTTP responses whose failures say what, where and what came instead.
+
+Each helper hides itself from the traceback, so a failure points at the
+test's line; messages name the request, the expectation, the JSON pointer of
+the offending value and a redacted, cut body excerpt. Schemas are compiled
+once and reused.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from pytest_staging import json_pointer, schemas
+from pytest_staging.redaction import excerpt
+
+if TYPE_CHECKING:
+    import httpx
+    from jsonschema.protocols import Validator
+
+HEALTHY = "healthy"
+_validators: dict[int, tuple[Mapping[str, Any], Validator]] = {}
+
+
+def _describe(response: httpx.Response) -> str:
+    return f"{response.request.method} {response.request.url.path}"
+
+
+def _body(response: httpx.Response) -> str:
+    return excerpt(response.text) if response.content else "(empty body)"
+
+
+def _fail(response: httpx.Response, problem: str) -> AssertionError:
+    return AssertionError(f"{_describe(response)}: {problem}\nbody: {_body(response)}")
+
+
+def _validator(schema: Mapping[str, Any]) -> Validator:
+    """A compiled validator for `schema`, cached by identity (schemas are reused objects)."""
+    cached = _validators.get(id(schema))
+    if cached is not None and cached[0] is schema:
+        return cached[1]
+    from jsonschema.validators import validator_for
+
+    cls = validator_for(schema)
+    cls.check_schema(dict(schema))
+    validator: Validator = cls(schema, format_checker=cls.FORMAT_CHECKER)
+    _validators[id(schema)] = (schema, validator)
+    return validator
+
+
+def _check_schema(
+    response: httpx.Response, document: Any, schema: Mapping[str, Any], prefix: str, what: str
+) -> None:
+    __tracebackhide__ = True
+    from jsonschema.exceptions import best_match
+
+    error = best_match(_validator(schema).iter_errors(document))
+    if error is not None:
+        where = prefix + json_pointer.format_path(error.absolute_path) or "/"
+        raise _fail(response, f"{what} does not match at {where}: {error.message}")
+
+
+def json_body(response: httpx.Response) -> Any:
+    """The parsed JSON body, or an `AssertionError` saying it is not JSON."""
+    __tracebackhide__ = True
+    try:
+        return response.json()
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        content_type = response.headers.get("content-type", "no content-type")
+        raise _fail(response, f"expected a JSON body, got {content_type}") from None
+
+
+def assert_status(response: httpx.Response, expected: int | Iterable[int]) -> None:
+    """The response's status is `expected` (or one of them)."""
+    __tracebackhide__ = True
+    allowed = {expected} if isinstance(expected, int) else set(expected)
+    if response.status_code not in allowed:
+        wanted = " or ".join(str(code) for code in sorted(allowed))
+        raise _fail(response, f"expected status {wanted}, got {response.status_code}")
+
+
+def assert_envelope(response: httpx.Response, data_schema: Mapping[str, Any] | None = None) -> Any:
+    """The body is a valid envelope (and `data` matches `data_schema`); returns `data`."""
+    __tracebackhide__ = True
+    body = json_body(response)
+    _check_schema(response, body, schemas.load("envelope"), "", "envelope")
+    if data_schema is not None:
+        _check_schema(response, body["data"], data_schema, "/data", "envelope data")
+    return body["data"]
+
+
+def assert_health(
+    response: httpx.Response,
+    *,
+    status_field: str = "/status",
+    components: str | None = "/components",
+    healthy_value: str = HEALTHY,
+) -> Any:
+    """The health document says healthy, and so does every component; returns the document."""
+    __tracebackhide__ = True
+    document = json_body(response)
+    _check_schema(response, document, schemas.load("health"), "", "health document")
+    unhealthy = [(status_field, _read(response, document, status_field))]
+    if components is not None and _has(document, components):
+        parts = _read(response, document, components)
+        for name, value in parts.items():
+            state = value.get("status") if isinstance(value, Mapping) else value
+            unhealthy.append((f"{components}/{name}", state))
+    bad = [(where, state) for where, state in unhealthy if state != healthy_value]
+    if bad:
+        listed = ", ".join(f"{where} is {state!r}" for where, state in bad)
+        raise _fail(response, f"not healthy: {listed} (expected {healthy_value!r})")
+    return document
+
+
+def _has(document: Any, pointer: str) -> bool:
+    try:
+        json_pointer.resolve(document, pointer)
+    except json_pointer.PointerError:
+        return False
+    return True
+
+
+def _read(response: httpx.Response, document: Any, pointer: str) -> Any:
+    __tracebackhide__ = True
+    try:
+        return json_pointer.resolve(document, pointer)
+    except json_pointer.PointerError as exc:
+        raise _fail(response, f"expected a value at {pointer}: {exc}") from None

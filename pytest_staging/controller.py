@@ -1,0 +1,177 @@
+"""The controller's part of a gated run: readiness, counting, the verdict and its reports.
+
+Registered only on the controller (never on an xdist worker) and only when a
+target is configured. Readiness runs once, in `pytest_collection`, before any
+test; the verdict is computed once, in the outermost `pytest_sessionfinish`,
+before pytest-html and junitxml write their files; the table is printed
+after pytest's own summary so the run ends with the verdict.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pytest
+
+from pytest_staging import gate, timing
+from pytest_staging.outcome import GateOutcome
+from pytest_staging.outcomes import OutcomeCollector
+from pytest_staging.readiness import Attempt, HealthCheck, Readiness
+from pytest_staging.report import terminal
+
+if TYPE_CHECKING:
+    from collections.abc import Generator
+
+    from pytest_staging.settings import StagingSettings
+    from pytest_staging.target import StagingTarget
+
+CONTROLLER_PLUGIN = "staging-controller"
+
+
+class GateController:
+    """Counts every test report on the controller and turns the run into a verdict."""
+
+    def __init__(
+        self, config: pytest.Config, settings: StagingSettings, target: StagingTarget
+    ) -> None:
+        self._config = config
+        self._settings = settings
+        self._target = target
+        self._collector = OutcomeCollector()
+        self._collection_errors = 0
+        self._readiness: Readiness | None = None
+        self._started = False
+        self._started_at = timing.utc_now()
+        self._start = timing.monotonic()
+        self.outcome: GateOutcome | None = None
+
+    def _write_line(self, text: str, **markup: bool) -> None:
+        reporter = self._config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None:
+            reporter.write_line(text, **markup)
+
+    def pytest_report_header(self) -> list[str]:
+        thresholds = " ".join(
+            f"{name}={gate.percent(value)}" for name, value in self._settings.thresholds().items()
+        )
+        lines = [f"staging target: {self._target.url} (environment {self._target.environment})"]
+        lines.append(f"staging gate thresholds: {thresholds}")
+        if self._settings.insecure:
+            lines.append("WARNING: --staging-insecure: TLS certificates are NOT verified")
+        return lines
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_collection(self, session: pytest.Session) -> None:
+        if self._config.option.collectonly:
+            return
+        self._started = True
+        self._readiness = self._wait_until_ready()
+        if not self._readiness.ready:
+            raise session.Interrupted(self._readiness.reason or "target not ready")
+
+    def _wait_until_ready(self) -> Readiness:
+        from pytest_staging.client import build_client
+        from pytest_staging.readiness import http_probe, wait_until_ready
+        from pytest_staging.recording import RequestLog
+
+        check = HealthCheck()
+        settings = self._settings
+        with build_client(settings, self._target, RequestLog()) as client:
+            return wait_until_ready(
+                http_probe(client, check),
+                check,
+                wait_s=settings.wait,
+                timeout_s=settings.timeout,
+                expect_version=settings.expect_version,
+                on_attempt=self._show_attempt,
+            )
+
+    def _show_attempt(self, attempt: Attempt, problem: str | None) -> None:
+        budget = f" of {self._settings.wait:g}s" if self._settings.wait else ""
+        state = f"ready: GET /health {attempt.describe()}" if problem is None else problem
+        self._write_line(
+            f"staging readiness: attempt {attempt.number} at {attempt.elapsed_s:.1f}s{budget}: "
+            f"{state}"
+        )
+
+    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
+        if report.failed:
+            self._collection_errors += 1
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        self._collector.add(report)
+
+    @pytest.hookimpl(wrapper=True, tryfirst=True)
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> Generator[None]:
+        if self._started:
+            self.outcome = self._decide(session, int(exitstatus))
+            self._write_report(self.outcome)
+            session.exitstatus = self.outcome.exit_code
+        result = yield
+        if self.outcome is not None:
+            self._print(self.outcome)
+        return result
+
+    def _snapshot(self, session: pytest.Session, exitstatus: int) -> gate.RunSnapshot:
+        stopped = session.shouldfail or session.shouldstop
+        readiness = self._readiness
+        not_ready = readiness.reason if readiness and not readiness.ready else None
+        return gate.RunSnapshot(
+            tests=self._collector.records(),
+            thresholds=self._settings.thresholds(),
+            explicit=frozenset(self._settings.gates),
+            categories=self._settings.categories,
+            collection_errors=self._collection_errors,
+            interrupted=exitstatus == pytest.ExitCode.INTERRUPTED
+            and not self._collection_errors
+            and not not_ready,
+            stopped_early=str(stopped) if stopped else None,
+            not_ready=not_ready,
+        )
+
+    def _decide(self, session: pytest.Session, exitstatus: int) -> GateOutcome:
+        from pytest_staging import latency
+
+        snapshot = self._snapshot(session, exitstatus)
+        verdict = gate.decide(snapshot)
+        return GateOutcome(
+            verdict=verdict,
+            snapshot=snapshot,
+            exit_code=gate.exit_code(verdict, snapshot, exitstatus),
+            target_url=self._target.url,
+            environment=self._target.environment,
+            started_at=self._started_at,
+            duration_s=timing.monotonic() - self._start,
+            readiness=self._readiness,
+            latency=latency.summarize(self._collector.requests()),
+            requests_by_test={
+                test.nodeid: len(self._collector.requests_of(test.nodeid))
+                for test in snapshot.tests
+            },
+            insecure=self._settings.insecure,
+        )
+
+    def _write_report(self, outcome: GateOutcome) -> None:
+        path = self._settings.report_path
+        if path is None:
+            return
+        from pytest_staging.report import json_report
+
+        try:
+            json_report.write(path, json_report.build(outcome))
+        except OSError as exc:
+            self._write_line(
+                f"staging: could not write --staging-report {path}: {exc.strerror or exc}", red=True
+            )
+
+    def _print(self, outcome: GateOutcome) -> None:
+        reporter = self._config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is None:
+            return
+        go = outcome.verdict.go
+        reporter.write_sep("=", terminal.title(outcome), green=go, red=not go)
+        if self._config.get_verbosity() >= 0:
+            for line in terminal.table_lines(outcome):
+                reporter.write_line(line)
+        for number, line in enumerate(terminal.verdict_lines(outcome)):
+            reporter.write_line(line, bold=number == 0, green=go, red=not go)

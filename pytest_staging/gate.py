@@ -1,0 +1,274 @@
+"""The GO / NO-GO decision: pure functions over one snapshot of the run.
+
+Nothing here touches pytest. The plugin turns test reports into
+`TestRecord`s, builds a `RunSnapshot` and asks `decide()`; tests build
+snapshots directly. Each rule looks at the snapshot and returns the reasons
+it objects to; the verdict is GO only when no rule objects.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from enum import IntEnum
+from typing import Literal
+
+Outcome = Literal["passed", "failed", "error", "skipped", "xfailed", "xpassed"]
+OTHER = "other"
+
+
+class ExitCode(IntEnum):
+    """Exit codes of a gated run (pytest's own codes are kept for interruptions)."""
+
+    GO = 0
+    NO_GO = 1
+    NOT_READY = 69
+    """sysexits' EX_UNAVAILABLE: the target never became ready, or never answered."""
+
+
+@dataclass(frozen=True)
+class TestRecord:
+    """The final outcome of one test, as the gate sees it."""
+
+    __test__ = False
+
+    nodeid: str
+    outcome: Outcome
+    categories: tuple[str, ...] = (OTHER,)
+    critical: bool = False
+    duration_s: float = 0.0
+    flaky: bool = False
+    crashed: bool = False
+
+
+@dataclass(frozen=True)
+class RunSnapshot:
+    """Everything the verdict depends on."""
+
+    tests: tuple[TestRecord, ...]
+    thresholds: Mapping[str, float]
+    explicit: frozenset[str] = frozenset()
+    min_tests: Mapping[str, int] = field(default_factory=dict)
+    categories: tuple[str, ...] = ()
+    collection_errors: int = 0
+    interrupted: bool = False
+    stopped_early: str | None = None
+    not_ready: str | None = None
+
+
+@dataclass(frozen=True)
+class CategoryResult:
+    """Counts, rate and gate status of one category."""
+
+    name: str
+    passed: int = 0
+    failed: int = 0
+    errors: int = 0
+    skipped: int = 0
+    xfailed: int = 0
+    threshold: float | None = None
+    required: bool = False
+    min_tests: int = 0
+
+    @property
+    def executed(self) -> int:
+        return self.passed + self.failed + self.errors
+
+    @property
+    def pass_rate(self) -> float | None:
+        """Percent of executed tests that passed; None when none ran."""
+        return None if self.executed == 0 else 100.0 * self.passed / self.executed
+
+    @property
+    def ok(self) -> bool | None:
+        """True/False when gated, None when the category does not gate."""
+        if self.executed < self.min_tests:
+            return False
+        if self.threshold is None:
+            return None
+        if self.executed == 0:
+            return False if self.required else None
+        return self.passed * 100 >= self.threshold * self.executed
+
+    @property
+    def status(self) -> str:
+        if self.ok is False:
+            return "FAIL"
+        if self.executed == 0:
+            return "not run"
+        return "OK" if self.ok else "not gated"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The decision with everything a report shows about it."""
+
+    go: bool
+    reasons: tuple[str, ...]
+    categories: tuple[CategoryResult, ...]
+    totals: CategoryResult
+    critical_failures: tuple[str, ...] = ()
+    flaky: tuple[str, ...] = ()
+    tolerated: tuple[str, ...] = ()
+
+    @property
+    def label(self) -> str:
+        return "GO" if self.go else "NO-GO"
+
+
+_FAILED: frozenset[str] = frozenset({"failed", "error"})
+
+
+def percent(value: float) -> str:
+    """A rate rounded down, so 99.96 % never shows as the 100 % it missed."""
+    shown = math.floor(value * 10 + 1e-9) / 10
+    return f"{shown:g}%" if shown == int(shown) else f"{shown:.1f}%"
+
+
+_COUNTED_AS = {"xpassed": "passed", "error": "errors"}
+
+
+def count(
+    name: str,
+    tests: tuple[TestRecord, ...],
+    *,
+    threshold: float | None = None,
+    required: bool = False,
+    min_tests: int = 0,
+) -> CategoryResult:
+    """Tally the tests' final outcomes; each test counts once (a non-strict xpass passed)."""
+    tally = Counter(_COUNTED_AS.get(test.outcome, test.outcome) for test in tests)
+    return CategoryResult(
+        name,
+        passed=tally["passed"],
+        failed=tally["failed"],
+        errors=tally["errors"],
+        skipped=tally["skipped"],
+        xfailed=tally["xfailed"],
+        threshold=threshold,
+        required=required,
+        min_tests=min_tests,
+    )
+
+
+def category_results(snapshot: RunSnapshot) -> tuple[CategoryResult, ...]:
+    """One result per known category, plus any category the tests carried."""
+    names = list(snapshot.categories)
+    for test in snapshot.tests:
+        names.extend(name for name in test.categories if name not in names)
+    if OTHER not in names and OTHER in snapshot.thresholds:
+        names.append(OTHER)
+    return tuple(
+        count(
+            name,
+            tuple(t for t in snapshot.tests if name in t.categories),
+            threshold=snapshot.thresholds.get(name),
+            required=name in snapshot.explicit,
+            min_tests=snapshot.min_tests.get(name, 0),
+        )
+        for name in names
+    )
+
+
+Rule = Callable[[RunSnapshot, tuple[CategoryResult, ...]], list[str]]
+
+
+def _not_ready(snapshot: RunSnapshot, _: tuple[CategoryResult, ...]) -> list[str]:
+    return [snapshot.not_ready] if snapshot.not_ready else []
+
+
+def _interrupted(snapshot: RunSnapshot, _: tuple[CategoryResult, ...]) -> list[str]:
+    return ["the run was interrupted before it finished"] if snapshot.interrupted else []
+
+
+def _collection_errors(snapshot: RunSnapshot, _: tuple[CategoryResult, ...]) -> list[str]:
+    n = snapshot.collection_errors
+    return [f"{n} error(s) during collection: some tests never ran"] if n else []
+
+
+def _stopped_early(snapshot: RunSnapshot, _: tuple[CategoryResult, ...]) -> list[str]:
+    stopped = snapshot.stopped_early
+    return [f"the run stopped early ({stopped}): not every test ran"] if stopped else []
+
+
+def _no_tests(snapshot: RunSnapshot, _: tuple[CategoryResult, ...]) -> list[str]:
+    if snapshot.not_ready or any(t.outcome not in {"skipped", "xfailed"} for t in snapshot.tests):
+        return []
+    return ["no test ran: the gate never passes without tests"]
+
+
+def _thresholds(_: RunSnapshot, results: tuple[CategoryResult, ...]) -> list[str]:
+    reasons = []
+    for result in results:
+        if result.ok is not False:
+            continue
+        if result.executed < result.min_tests:
+            reasons.append(
+                f"{result.name}: {result.executed} test(s) ran, at least "
+                f"{result.min_tests} required"
+            )
+        elif result.pass_rate is None:
+            reasons.append(
+                f"{result.name}: no test ran, but its threshold of "
+                f"{percent(result.threshold or 0)} was set explicitly"
+            )
+        else:
+            reasons.append(
+                f"{result.name}: pass rate {percent(result.pass_rate)} "
+                f"({result.passed} of {result.executed}) is below the threshold "
+                f"{percent(result.threshold or 0)}"
+            )
+    return reasons
+
+
+def _critical(snapshot: RunSnapshot, _: tuple[CategoryResult, ...]) -> list[str]:
+    return [
+        f"critical test failed: {t.nodeid}"
+        for t in snapshot.tests
+        if t.critical and t.outcome in _FAILED
+    ]
+
+
+def _crashed(snapshot: RunSnapshot, _: tuple[CategoryResult, ...]) -> list[str]:
+    return [f"a worker crashed while running {t.nodeid}" for t in snapshot.tests if t.crashed]
+
+
+RULES: tuple[Rule, ...] = (
+    _not_ready,
+    _interrupted,
+    _collection_errors,
+    _stopped_early,
+    _crashed,
+    _no_tests,
+    _thresholds,
+    _critical,
+)
+
+
+def decide(snapshot: RunSnapshot, rules: tuple[Rule, ...] = RULES) -> Verdict:
+    """GO when no rule objects; otherwise NO-GO with every objection as a reason."""
+    results = category_results(snapshot)
+    reasons = tuple(reason for rule in rules for reason in rule(snapshot, results))
+    failed = tuple(t.nodeid for t in snapshot.tests if t.outcome in _FAILED)
+    return Verdict(
+        go=not reasons,
+        reasons=reasons,
+        categories=results,
+        totals=count("total", snapshot.tests),
+        critical_failures=tuple(
+            t.nodeid for t in snapshot.tests if t.critical and t.nodeid in failed
+        ),
+        flaky=tuple(t.nodeid for t in snapshot.tests if t.flaky),
+        tolerated=failed if not reasons else (),
+    )
+
+
+def exit_code(verdict: Verdict, snapshot: RunSnapshot, pytest_status: int) -> int:
+    """The run's exit code: not ready first; pytest's own for interruptions; else the verdict's."""
+    if snapshot.not_ready:
+        return ExitCode.NOT_READY
+    if pytest_status in {2, 3, 4}:  # interrupted (or collection errors), internal, usage error
+        return pytest_status
+    return ExitCode.GO if verdict.go else ExitCode.NO_GO

@@ -1,0 +1,180 @@
+"""The option table: every setting's flag, ini key, environment variable and parser.
+
+One row per setting drives `pytest_addoption`, the ini registration and the
+resolution order (command line > environment > ini > default), so the names
+cannot drift apart: `--staging-X`, dest and ini `staging_X`, env
+`PYTEST_STAGING_X`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
+
+from pytest_staging import parsing
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    import pytest
+
+Kind = Literal["value", "flag", "append", "optional"]
+
+
+@dataclass(frozen=True)
+class Option:
+    """One setting and every way a user can give it."""
+
+    name: str
+    help: str
+    parse: Callable[[str], Any] | None = None
+    kind: Kind = "value"
+    metavar: str | None = None
+    default: Any = None
+    const: str | None = None
+    ini: bool = True
+    env: bool = True
+
+    @property
+    def flag(self) -> str:
+        return f"--staging-{self.name.replace('_', '-')}"
+
+    @property
+    def dest(self) -> str:
+        return f"staging_{self.name}"
+
+    @property
+    def env_var(self) -> str:
+        return f"PYTEST_STAGING_{self.name.upper()}"
+
+    def sources_help(self) -> str:
+        parts = []
+        if self.env:
+            parts.append(f"env {self.env_var}")
+        if self.ini:
+            parts.append(f"ini {self.dest}")
+        if self.default is not None and self.kind != "flag":
+            parts.append(f"default {self.default}")
+        return f" [{'; '.join(parts)}]" if parts else ""
+
+
+OPTIONS: tuple[Option, ...] = (
+    Option("url", "Base URL of the target to verify.", parsing.url, metavar="URL"),
+    Option(
+        "env",
+        "Environment name; selects the manifest profile and is shown in reports.",
+        parsing.text,
+        metavar="NAME",
+        default="staging",
+    ),
+    Option(
+        "demo",
+        "Start the bundled demo service on a free loopback port and verify it. "
+        "MODE is one of: healthy (default), degraded, slow, flaky, broken-envelope.",
+        parsing.demo_mode,
+        kind="optional",
+        metavar="MODE",
+        const="healthy",
+    ),
+    Option(
+        "token",
+        "Bearer token sent on every request; never printed. Not read from ini files.",
+        parsing.text,
+        metavar="TOKEN",
+        ini=False,
+    ),
+    Option(
+        "header",
+        "Extra request header 'Name: value', repeatable; values never printed. "
+        "The env variable takes one header per line. Not read from ini files.",
+        parsing.header,
+        kind="append",
+        metavar="HEADER",
+        ini=False,
+    ),
+    Option(
+        "timeout", "Per-request timeout in seconds.", parsing.timeout, metavar="S", default=10.0
+    ),
+    Option(
+        "ca_bundle",
+        "CA bundle (PEM) to verify the target's TLS certificate with.",
+        parsing.readable_file,
+        metavar="PATH",
+    ),
+    Option(
+        "insecure",
+        "Do not verify TLS certificates (warns loudly).",
+        parsing.flag,
+        kind="flag",
+        default=False,
+    ),
+    Option(
+        "wait",
+        "Readiness: poll the health endpoint until healthy or S seconds pass. "
+        "0 checks once that the target answers.",
+        parsing.wait,
+        metavar="S",
+        default=0.0,
+    ),
+    Option(
+        "gate",
+        "Gate threshold CATEGORY=PERCENT, repeatable; overrides the defaults "
+        "(smoke=100 integration=95 performance=90 security=100). "
+        "The env variable takes a comma-separated list.",
+        parsing.gate,
+        kind="append",
+        metavar="CATEGORY=PERCENT",
+    ),
+    Option(
+        "report",
+        "Write the JSON gate report to PATH (also when the run fails).",
+        parsing.output_path,
+        metavar="PATH",
+    ),
+    Option(
+        "expect_version",
+        "Readiness also requires the deployed version to equal V.",
+        parsing.text,
+        metavar="V",
+    ),
+)
+
+CATEGORIES_INI = "staging_categories"
+
+
+def add_options(parser: pytest.Parser) -> None:
+    """Register the `staging` option group and the matching ini keys."""
+    group = parser.getgroup("staging", "staging gate (pytest-staging)")
+    for option in OPTIONS:
+        help_text = option.help + option.sources_help()
+        if option.kind == "flag":
+            group.addoption(option.flag, action="store_true", dest=option.dest, help=help_text)
+        elif option.kind == "append":
+            group.addoption(
+                option.flag,
+                action="append",
+                dest=option.dest,
+                type=option.parse,
+                metavar=option.metavar,
+                help=help_text,
+            )
+        else:
+            group.addoption(
+                option.flag,
+                dest=option.dest,
+                type=option.parse,
+                metavar=option.metavar,
+                nargs="?" if option.kind == "optional" else None,
+                const=option.const,
+                help=help_text,
+            )
+        if option.ini:
+            ini_type: Literal["linelist", "string"] = (
+                "linelist" if option.kind == "append" else "string"
+            )
+            parser.addini(option.dest, help=option.help, type=ini_type)
+    parser.addini(
+        CATEGORIES_INI,
+        help="Extra test categories (marker names) the gate counts besides the built-in ones.",
+        type="linelist",
+    )

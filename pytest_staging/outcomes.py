@@ -1,0 +1,103 @@
+"""From pytest's per-phase test reports to one final `TestRecord` per test.
+
+Our per-test data (categories, critical, the requests made) rides on each
+`TestReport` as one versioned attribute, so the same code serves runs with
+and without xdist: xdist ships the report's attributes to the controller.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from pytest_staging.gate import OTHER, Outcome, TestRecord
+
+if TYPE_CHECKING:
+    import pytest
+
+    from pytest_staging.recording import RequestRecord
+
+REPORT_ATTRIBUTE = "pytest_staging"
+WIRE_VERSION = 1
+CRITICAL = "critical"
+
+
+def report_data(
+    item: pytest.Item, categories: tuple[str, ...], requests: list[RequestRecord]
+) -> dict[str, Any]:
+    """The plain, serialisable data one test phase carries to the controller."""
+    marked = tuple(name for name in categories if item.get_closest_marker(name) is not None)
+    return {
+        "v": WIRE_VERSION,
+        "categories": list(marked or (OTHER,)),
+        "critical": item.get_closest_marker(CRITICAL) is not None,
+        "requests": [record.to_dict() for record in requests],
+    }
+
+
+@dataclass
+class _Progress:
+    categories: tuple[str, ...] = (OTHER,)
+    critical: bool = False
+    outcome: Outcome | None = None
+    duration_s: float = 0.0
+    reran: bool = False
+    crashed: bool = False
+    requests: list[dict[str, Any]] = field(default_factory=list)
+
+    def record(self, nodeid: str) -> TestRecord:
+        outcome = self.outcome or "error"
+        return TestRecord(
+            nodeid=nodeid,
+            outcome=outcome,
+            categories=self.categories,
+            critical=self.critical,
+            duration_s=round(self.duration_s, 6),
+            flaky=self.reran and outcome == "passed",
+            crashed=self.crashed,
+        )
+
+
+def _phase_outcome(report: pytest.TestReport, current: Outcome | None) -> Outcome | None:
+    """The test's outcome after this phase: setup/teardown failures are errors."""
+    expected_failure = hasattr(report, "wasxfail")
+    if report.when == "teardown":
+        return "error" if report.failed and current != "failed" else current
+    if report.skipped:
+        return "xfailed" if expected_failure else "skipped"
+    if report.failed:
+        return "error" if report.when == "setup" else "failed"
+    if report.when == "setup":
+        return current
+    return "xpassed" if expected_failure else "passed"
+
+
+class OutcomeCollector:
+    """Accumulates reports as they arrive and yields final records in arrival order."""
+
+    def __init__(self) -> None:
+        self._tests: dict[str, _Progress] = {}
+
+    def add(self, report: pytest.TestReport) -> None:
+        progress = self._tests.setdefault(report.nodeid, _Progress())
+        data = getattr(report, REPORT_ATTRIBUTE, None)
+        if isinstance(data, dict) and data.get("v") == WIRE_VERSION:
+            progress.categories = tuple(data["categories"])
+            progress.critical = bool(data["critical"])
+            progress.requests.extend(data["requests"])
+        progress.duration_s += report.duration
+        if str(report.outcome) == "rerun":  # pytest-rerunfailures
+            progress.reran, progress.outcome = True, None
+        elif report.when in {"setup", "call", "teardown"}:
+            progress.outcome = _phase_outcome(report, progress.outcome)
+        elif report.failed:
+            progress.outcome, progress.crashed = "error", True
+
+    def records(self) -> tuple[TestRecord, ...]:
+        return tuple(progress.record(nodeid) for nodeid, progress in self._tests.items())
+
+    def requests(self) -> list[dict[str, Any]]:
+        return [request for progress in self._tests.values() for request in progress.requests]
+
+    def requests_of(self, nodeid: str) -> list[dict[str, Any]]:
+        return self._tests[nodeid].requests

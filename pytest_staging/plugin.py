@@ -1,0 +1,122 @@
+"""pytest-staging's entry point: options, markers, and the wiring of a gated run.
+
+Lifecycle, top to bottom:
+- `pytest_addoption`: the `--staging-*` options and `staging_*` ini keys.
+- `pytest_configure`: markers; settings resolved once into `config.stash`;
+  with a target, the demo service started (controller only) and the
+  controller's `GateController` registered, plus `XdistHooks` when xdist is
+  loaded. Without a target nothing else happens: the plugin stays inert.
+- `pytest_runtest_makereport`: every report carries the test's categories,
+  criticality and requests, so the controller counts the same with and
+  without xdist.
+Heavy modules (httpx, tenacity, jsonschema, the demo) load only when needed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from pytest_staging import settings as settings_module
+from pytest_staging.fixtures import staging_client, staging_target
+from pytest_staging.options import add_options
+from pytest_staging.outcomes import CRITICAL, REPORT_ATTRIBUTE, report_data
+from pytest_staging.recording import LOG_KEY, RequestLog
+from pytest_staging.redaction import redactor
+from pytest_staging.settings import SETTINGS_KEY, StagingSettings
+
+if TYPE_CHECKING:
+    from collections.abc import Generator
+
+    from xdist.workermanage import WorkerController
+
+__all__ = ["staging_client", "staging_target"]
+
+WORKER_URL_KEY = "pytest_staging_url"
+MARKERS = {
+    "smoke": "staging gate category: the deploy is up and its key paths answer.",
+    "integration": "staging gate category: the pieces work together (schemas, flows).",
+    "performance": "staging gate category: latency and load within budget.",
+    "security": "staging gate category: headers, TLS, auth and error hygiene.",
+    CRITICAL: "any failure of this test is a NO-GO, whatever the pass rates.",
+    "destructive": "changes data on the target; skipped unless --staging-allow-destructive.",
+}
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    add_options(parser)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    for name, description in MARKERS.items():
+        config.addinivalue_line("markers", f"{name}: {description}")
+    settings = settings_module.resolve(config)
+    for name in settings.categories:
+        if name not in MARKERS:
+            config.addinivalue_line("markers", f"{name}: staging gate category (declared in ini).")
+    if settings.active:
+        settings = _activate(config, settings)
+    config.stash[SETTINGS_KEY] = settings
+
+
+def _is_worker(config: pytest.Config) -> bool:
+    return hasattr(config, "workerinput")
+
+
+def _activate(config: pytest.Config, settings: StagingSettings) -> StagingSettings:
+    """Point the run at its target and, on the controller, set up the gate."""
+    from pytest_staging.controller import CONTROLLER_PLUGIN, GateController
+    from pytest_staging.target import StagingTarget
+
+    if _is_worker(config):
+        workerinput: dict[str, Any] = config.workerinput  # type: ignore[attr-defined]
+        settings = dataclasses.replace(settings, url=workerinput.get(WORKER_URL_KEY, settings.url))
+    elif settings.demo is not None:
+        settings = dataclasses.replace(settings, url=_start_demo(config, settings.demo))
+    assert settings.url is not None
+    target = StagingTarget.from_url(settings.url, settings.environment)
+    redactor.register([*settings.secrets(), *([target.password] if target.password else [])])
+    config.add_cleanup(redactor.clear)
+    config.stash[LOG_KEY] = RequestLog()
+    if not _is_worker(config):
+        config.pluginmanager.register(GateController(config, settings, target), CONTROLLER_PLUGIN)
+        if config.pluginmanager.hasplugin("xdist"):
+            config.pluginmanager.register(XdistHooks(settings.url), "staging-xdist")
+    return settings
+
+
+def _start_demo(config: pytest.Config, mode: str) -> str:
+    from pytest_staging.demo.modes import DemoOptions
+    from pytest_staging.demo.server import DemoServer, DemoStartError
+
+    server = DemoServer(DemoOptions(mode=mode))
+    try:
+        url = server.start()
+    except DemoStartError as exc:
+        raise pytest.UsageError(f"--staging-demo={mode}: {exc}") from None
+    config.add_cleanup(server.stop)
+    return url
+
+
+class XdistHooks:
+    """Registered only when xdist is loaded: hands the controller's target to every worker."""
+
+    def __init__(self, url: str) -> None:
+        self._url = url
+
+    def pytest_configure_node(self, node: WorkerController) -> None:
+        node.workerinput[WORKER_URL_KEY] = self._url
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    report = yield
+    settings = item.config.stash.get(SETTINGS_KEY, None)
+    if settings is not None and settings.active:
+        requests = item.config.stash[LOG_KEY].take()
+        setattr(report, REPORT_ATTRIBUTE, report_data(item, settings.categories, requests))
+    return report

@@ -1,0 +1,207 @@
+"""Wait for a fresh deploy to answer, healthy and at the expected version.
+
+Runs once per pytest run, on the controller. A probe is one GET of the
+health endpoint; tenacity repeats it with capped exponential backoff. Our own
+deadline (read from an injectable clock) decides when to stop, caps every
+wait and every request timeout, so the whole wait never overshoots `--staging-wait`.
+
+Two levels of "ready", on purpose:
+- with `--staging-wait S` (S > 0) the health endpoint must answer its
+  expected status: the deploy is healthy, not merely up;
+- with no wait, one probe only checks that the target answers at all; how
+  healthy it is, the smoke tests judge and the gate counts.
+In both cases `--staging-expect-version` must match the version the health
+document reports.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from tenacity import RetryCallState, Retrying, retry_if_result, wait_exponential
+
+from pytest_staging import json_pointer, timing
+from pytest_staging.redaction import excerpt
+
+if TYPE_CHECKING:
+    import httpx
+
+MIN_ATTEMPT_SECONDS = 0.05
+BACKOFF_FIRST_SECONDS = 0.25
+BACKOFF_MAX_SECONDS = 5.0
+
+
+@dataclass(frozen=True)
+class HealthCheck:
+    """Where the health endpoint is and how to read it."""
+
+    path: str = "/health"
+    status: int = 200
+    version_field: str = "/version"
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """The outcome of one probe."""
+
+    number: int
+    elapsed_s: float
+    status: int | None = None
+    error: str | None = None
+    body: str = ""
+    version: str | None = None
+    address: str | None = None
+
+    def describe(self) -> str:
+        if self.status is None:
+            return f"no answer ({self.error})"
+        return f"answered {self.status}"
+
+
+@dataclass(frozen=True)
+class Readiness:
+    """The verdict of the wait: ready or not, and what was seen on the way."""
+
+    ready: bool
+    attempts: int
+    last: Attempt
+    reason: str | None = None
+
+
+Probe = Callable[[float], Attempt]
+"""Runs one probe with the given request timeout; never raises for network errors."""
+
+
+class _Deadline:
+    def __init__(self, seconds: float, clock: Callable[[], float]) -> None:
+        self._clock = clock
+        self._start = clock()
+        self.seconds = seconds
+
+    def elapsed(self) -> float:
+        return self._clock() - self._start
+
+    def remaining(self) -> float:
+        return max(0.0, self.seconds - self.elapsed())
+
+
+def judge(
+    attempt: Attempt, check: HealthCheck, *, strict: bool, expect_version: str | None
+) -> str | None:
+    """Why this attempt is not ready, or None when it is."""
+    if attempt.status is None:
+        return f"GET {check.path} got {attempt.describe()}"
+    if strict and attempt.status != check.status:
+        return (
+            f"GET {check.path} {attempt.describe()} (expected {check.status}): "
+            f"{excerpt(attempt.body, 200)}"
+        )
+    if expect_version is not None and attempt.version != expect_version:
+        seen = "no version" if attempt.version is None else f"version {attempt.version!r}"
+        return (
+            f"deployed {seen} at {check.version_field} of GET {check.path}, "
+            f"expected {expect_version!r}"
+        )
+    return None
+
+
+def wait_until_ready(
+    probe: Probe,
+    check: HealthCheck,
+    *,
+    wait_s: float,
+    timeout_s: float,
+    expect_version: str | None = None,
+    on_attempt: Callable[[Attempt, str | None], None] = lambda attempt, problem: None,
+    clock: Callable[[], float] = timing.monotonic,
+    sleep: Callable[[float], None] = timing.sleep,
+) -> Readiness:
+    """Probe until ready or the deadline; one attempt when `wait_s` is 0."""
+    deadline = _Deadline(wait_s, clock)
+    strict = wait_s > 0
+    problems: dict[int, str | None] = {}
+
+    def attempt() -> Attempt:
+        timeout = timeout_s if not strict else min(timeout_s, deadline.remaining())
+        result = probe(max(timeout, MIN_ATTEMPT_SECONDS))
+        problems[result.number] = judge(result, check, strict=strict, expect_version=expect_version)
+        on_attempt(result, problems[result.number])
+        return result
+
+    backoff = wait_exponential(multiplier=BACKOFF_FIRST_SECONDS, max=BACKOFF_MAX_SECONDS)
+
+    def capped_wait(state: RetryCallState) -> float:
+        return min(backoff(state), deadline.remaining())
+
+    def stop(state: RetryCallState) -> bool:
+        return deadline.remaining() - state.upcoming_sleep < MIN_ATTEMPT_SECONDS
+
+    retrying = Retrying(
+        sleep=sleep,
+        stop=stop,
+        wait=capped_wait,
+        retry=retry_if_result(lambda result: problems[result.number] is not None),
+        retry_error_callback=lambda state: state.outcome.result() if state.outcome else None,
+    )
+    last: Attempt = retrying(attempt)
+    problem = problems[last.number]
+    if problem is None:
+        return Readiness(ready=True, attempts=last.number, last=last)
+    waited = f" after {deadline.elapsed():.1f} s" if strict else ""
+    reason = f"target not ready{waited} ({last.number} attempt(s)): {problem}"
+    return Readiness(ready=False, attempts=last.number, last=last, reason=reason)
+
+
+def http_probe(
+    client: httpx.Client, check: HealthCheck, clock: Callable[[], float] = timing.monotonic
+) -> Probe:
+    """A probe that GETs the health endpoint with `client` and never raises on network errors."""
+    import httpx
+
+    start = clock()
+    numbers = iter(range(1, 1_000_000))
+
+    def probe(timeout: float) -> Attempt:
+        number = next(numbers)
+        try:
+            with client.stream("GET", check.path, timeout=timeout, follow_redirects=True) as got:
+                address = _peer_address(got)
+                got.read()
+        except httpx.HTTPError as exc:
+            return Attempt(number, clock() - start, error=_error_text(exc))
+        return Attempt(
+            number,
+            clock() - start,
+            status=got.status_code,
+            body=got.text,
+            version=_version(got, check.version_field),
+            address=address,
+        )
+
+    return probe
+
+
+def _error_text(exc: Exception) -> str:
+    detail = str(exc) or "no detail"
+    return f"{type(exc).__name__}: {excerpt(detail, 200)}"
+
+
+def _version(response: httpx.Response, pointer: str) -> str | None:
+    try:
+        value: Any = json_pointer.resolve(response.json(), pointer)
+    except (ValueError, json_pointer.PointerError):
+        return None
+    return None if value is None else str(value)
+
+
+def _peer_address(response: httpx.Response) -> str | None:
+    stream = response.extensions.get("network_stream")
+    if stream is None:
+        return None
+    try:
+        host, port = stream.get_extra_info("server_addr")[:2]
+    except (OSError, TypeError, AttributeError):
+        return None
+    return f"{host}:{port}"

@@ -1,0 +1,1 @@
+"""Renderers of a finished gate: terminal table and JSON report."""

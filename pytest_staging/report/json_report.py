@@ -1,0 +1,130 @@
+"""The JSON gate report (`--staging-report`): versioned, schema-described, written atomically."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import tempfile
+from importlib import metadata
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from pytest_staging.redaction import redactor
+
+if TYPE_CHECKING:
+    from pytest_staging.gate import CategoryResult
+    from pytest_staging.outcome import GateOutcome
+
+SCHEMA_ID = "pytest-staging/report/v1"
+_TOOLS = ("pytest", "pytest-xdist", "pytest-html", "httpx", "tenacity", "jsonschema")
+
+
+def _version(distribution: str) -> str | None:
+    try:
+        return metadata.version(distribution)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def tool_versions() -> dict[str, str]:
+    versions = {name: _version(name) for name in ("pytest-staging", *_TOOLS)}
+    found = {name: version for name, version in versions.items() if version is not None}
+    return {"python": platform.python_version(), **found}
+
+
+def _rate(value: float | None) -> float | None:
+    return None if value is None else round(value, 4)
+
+
+def _counts(result: CategoryResult) -> dict[str, Any]:
+    return {
+        "passed": result.passed,
+        "failed": result.failed,
+        "errors": result.errors,
+        "skipped": result.skipped,
+        "xfailed": result.xfailed,
+        "pass_rate": _rate(result.pass_rate),
+    }
+
+
+def _category(result: CategoryResult) -> dict[str, Any]:
+    return {
+        **_counts(result),
+        "threshold": result.threshold,
+        "ok": result.ok,
+        "status": result.status,
+        "min_tests": result.min_tests,
+    }
+
+
+def _audit(outcome: GateOutcome) -> dict[str, Any]:
+    readiness = outcome.readiness
+    last = readiness.last if readiness else None
+    return {
+        "resolved_address": last.address if last else None,
+        "deployed_version": last.version if last else None,
+        "tls_certificate_expiry": None,
+        "tls_verification": not outcome.insecure,
+        "thresholds": dict(outcome.snapshot.thresholds),
+        "explicit_thresholds": sorted(outcome.snapshot.explicit),
+        "readiness": None
+        if readiness is None
+        else {
+            "ready": readiness.ready,
+            "attempts": readiness.attempts,
+            "last_status": readiness.last.status,
+            "reason": readiness.reason,
+        },
+        "tool_versions": tool_versions(),
+    }
+
+
+def build(outcome: GateOutcome) -> dict[str, Any]:
+    """The report document for `outcome`, ready for `json.dumps`."""
+    verdict = outcome.verdict
+    return {
+        "schema": SCHEMA_ID,
+        "plugin_version": _version("pytest-staging") or "unknown",
+        "verdict": verdict.label,
+        "exit_code": int(outcome.exit_code),
+        "reasons": list(verdict.reasons),
+        "interrupted": outcome.snapshot.interrupted,
+        "target": {"url": outcome.target_url, "environment": outcome.environment},
+        "started_at": outcome.started_at.isoformat(),
+        "duration_s": round(outcome.duration_s, 3),
+        "totals": _counts(verdict.totals),
+        "categories": {result.name: _category(result) for result in verdict.categories},
+        "critical_failures": list(verdict.critical_failures),
+        "flaky": list(verdict.flaky),
+        "tolerated_failures": list(verdict.tolerated),
+        "tests": [
+            {
+                "nodeid": test.nodeid,
+                "outcome": test.outcome,
+                "categories": list(test.categories),
+                "critical": test.critical,
+                "duration_s": test.duration_s,
+                "flaky": test.flaky,
+                "requests": outcome.requests_by_test.get(test.nodeid, 0),
+            }
+            for test in outcome.snapshot.tests
+        ],
+        "latency": {name: dict(stats) for name, stats in outcome.latency.items()},
+        "load": [],
+        "audit": _audit(outcome),
+    }
+
+
+def write(path: Path, document: dict[str, Any]) -> None:
+    """Write `document` to `path` atomically, secrets masked; parent folders are created."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = redactor.redact(json.dumps(document, indent=2, ensure_ascii=False)) + "\n"
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            stream.write(text)
+        Path(temporary).replace(path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise

@@ -1,0 +1,56 @@
+"""The gate table and verdict banner at the end of the terminal output.
+
+Plain text that fits 80 columns and stays parseable: one header row, one row
+per category, then `STAGING GATE: GO|NO-GO` and each reason on its own line.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from pytest_staging.gate import CategoryResult, percent
+
+if TYPE_CHECKING:
+    from pytest_staging.outcome import GateOutcome
+
+_ROW = "{:<16} {:>6} {:>6} {:>6} {:>7} {:>7} {:>9}  {}"
+HEADER = _ROW.format(
+    "category", "passed", "failed", "errors", "skipped", "rate", "threshold", "result"
+)
+
+
+def category_row(result: CategoryResult, status: str | None = None) -> str:
+    rate = "-" if result.pass_rate is None else percent(result.pass_rate)
+    threshold = "-" if result.threshold is None else percent(result.threshold)
+    return _ROW.format(
+        result.name[:16],
+        result.passed,
+        result.failed,
+        result.errors,
+        result.skipped + result.xfailed,
+        rate,
+        threshold,
+        result.status if status is None else status,
+    )
+
+
+def title(outcome: GateOutcome) -> str:
+    return f"staging gate: {outcome.target_url or 'no target'} ({outcome.environment})"
+
+
+def table_lines(outcome: GateOutcome) -> list[str]:
+    verdict = outcome.verdict
+    lines = [HEADER, *(category_row(result) for result in verdict.categories)]
+    lines.append(category_row(verdict.totals, status="GO" if verdict.go else "NO-GO"))
+    if verdict.tolerated:
+        lines.append(f"failures within tolerance ({len(verdict.tolerated)}):")
+        lines.extend(f"  - {nodeid}" for nodeid in verdict.tolerated)
+    if verdict.flaky:
+        lines.append(f"flaky, passed on a rerun ({len(verdict.flaky)}):")
+        lines.extend(f"  - {nodeid}" for nodeid in verdict.flaky)
+    return lines
+
+
+def verdict_lines(outcome: GateOutcome) -> list[str]:
+    verdict = outcome.verdict
+    return [f"STAGING GATE: {verdict.label}", *(f"  - {reason}" for reason in verdict.reasons)]

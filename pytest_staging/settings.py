@@ -1,0 +1,154 @@
+"""Resolve every option once into a frozen `StagingSettings` kept in `config.stash`.
+
+Order: command line > environment variable > ini key > default. Environment
+variables are read here, at resolution time, never baked into argparse
+defaults, so `--help` shows the true defaults. Every bad value becomes a
+`pytest.UsageError` naming the option (or variable, or ini key) and what
+would be valid.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from pytest_staging.options import CATEGORIES_INI, OPTIONS, Option
+from pytest_staging.redaction import Secret
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from pathlib import Path
+
+BUILTIN_CATEGORIES = ("smoke", "integration", "performance", "security")
+OTHER_CATEGORY = "other"
+DEFAULT_THRESHOLDS: Mapping[str, float] = MappingProxyType(
+    {"smoke": 100.0, "integration": 95.0, "performance": 90.0, "security": 100.0}
+)
+
+
+@dataclass(frozen=True)
+class StagingSettings:
+    """Everything the run needs to know about the target and the gate, resolved once."""
+
+    url: str | None = None
+    environment: str = "staging"
+    demo: str | None = None
+    token: Secret | None = None
+    headers: tuple[tuple[str, Secret], ...] = ()
+    timeout: float = 10.0
+    ca_bundle: Path | None = None
+    insecure: bool = False
+    wait: float = 0.0
+    gates: Mapping[str, float] = field(default_factory=dict)
+    report_path: Path | None = None
+    expect_version: str | None = None
+    categories: tuple[str, ...] = BUILTIN_CATEGORIES
+
+    @property
+    def active(self) -> bool:
+        """A target is configured: the gate runs. Otherwise the plugin stays inert."""
+        return self.url is not None or self.demo is not None
+
+    def thresholds(self) -> dict[str, float]:
+        """Thresholds in force: defaults overridden by explicit gates."""
+        return {**DEFAULT_THRESHOLDS, **self.gates}
+
+    def secrets(self) -> list[Secret]:
+        token = [self.token] if self.token else []
+        return token + [value for _, value in self.headers]
+
+
+class _Lookup:
+    """Reads one option from the command line, the environment and the ini file, in order."""
+
+    def __init__(self, config: pytest.Config, environ: Mapping[str, str]) -> None:
+        self._config = config
+        self._environ = environ
+
+    def get(self, option: Option) -> Any:
+        from_cli = self._config.getoption(option.dest)
+        if from_cli not in (None, False, []):
+            return from_cli
+        if option.env and self._environ.get(option.env_var, "").strip():
+            return _parse_all(option, self._environ[option.env_var], option.env_var)
+        if option.ini:
+            from_ini = self._config.getini(option.dest)
+            if from_ini:
+                return _parse_all(option, from_ini, f"ini key {option.dest}")
+        return [] if option.kind == "append" else option.default
+
+
+def _parse_all(option: Option, raw: str | list[str], source: str) -> Any:
+    if option.kind == "append":
+        items = raw if isinstance(raw, list) else _split_env_list(option, raw)
+        return [_parse_one(option, item, source) for item in items if item.strip()]
+    return _parse_one(option, raw if isinstance(raw, str) else " ".join(raw), source)
+
+
+def _split_env_list(option: Option, raw: str) -> list[str]:
+    separator = "," if option.name == "gate" else "\n"
+    return raw.split(separator)
+
+
+def _parse_one(option: Option, raw: str, source: str) -> Any:
+    assert option.parse is not None
+    try:
+        return option.parse(raw)
+    except argparse.ArgumentTypeError as exc:
+        raise pytest.UsageError(f"{source} (for {option.flag}): {exc}") from None
+
+
+def resolve(config: pytest.Config, environ: Mapping[str, str] = os.environ) -> StagingSettings:
+    """Build the settings for this run, or raise `pytest.UsageError` naming the bad option."""
+    lookup = _Lookup(config, environ)
+    values = {option.name: lookup.get(option) for option in OPTIONS}
+    categories = BUILTIN_CATEGORIES + tuple(config.getini(CATEGORIES_INI))
+    _check_conflicts(config, values)
+    token = values["token"]
+    return StagingSettings(
+        url=None if values["demo"] else values["url"],
+        environment=values["env"],
+        demo=values["demo"],
+        token=Secret(token) if token else None,
+        headers=tuple((name, Secret(value)) for name, value in values["header"]),
+        timeout=values["timeout"],
+        ca_bundle=values["ca_bundle"],
+        insecure=values["insecure"],
+        wait=values["wait"],
+        gates=MappingProxyType(_gates(values["gate"], categories)),
+        report_path=values["report"],
+        expect_version=values["expect_version"],
+        categories=categories,
+    )
+
+
+def _check_conflicts(config: pytest.Config, values: Mapping[str, Any]) -> None:
+    if values["insecure"] and values["ca_bundle"]:
+        raise pytest.UsageError(
+            "--staging-insecure and --staging-ca-bundle contradict each other: "
+            "give the CA bundle to verify certificates, or --staging-insecure to skip it"
+        )
+    if values["demo"] and config.getoption("staging_url"):
+        raise pytest.UsageError(
+            "--staging-demo and --staging-url both name the target: give one of them"
+        )
+
+
+def _gates(pairs: list[tuple[str, float]], categories: tuple[str, ...]) -> dict[str, float]:
+    known = (*categories, OTHER_CATEGORY)
+    for name, _ in pairs:
+        if name not in known:
+            raise pytest.UsageError(
+                f"--staging-gate: unknown category {name!r}; known categories: "
+                f"{', '.join(known)} (declare more with the ini key {CATEGORIES_INI})"
+            )
+    return dict(pairs)
+
+
+SETTINGS_KEY = pytest.StashKey[StagingSettings]()
+"""Where the resolved settings live in `config.stash`."""

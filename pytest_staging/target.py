@@ -1,0 +1,44 @@
+"""The target under test: where it is, which environment it is, how to show it safely."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import urlsplit, urlunsplit
+
+from pytest_staging.redaction import Secret
+
+NO_TARGET_MESSAGE = (
+    "no staging target is configured: pass --staging-url URL, set PYTEST_STAGING_URL, "
+    "or use --staging-demo to try the bundled demo service"
+)
+
+
+@dataclass(frozen=True)
+class StagingTarget:
+    """A base URL without credentials, plus the credentials it carried, kept secret."""
+
+    url: str
+    environment: str
+    username: str | None = None
+    password: Secret | None = None
+
+    @classmethod
+    def from_url(cls, url: str, environment: str) -> StagingTarget:
+        """Split `user:password@` out of the URL so it is never shown or logged."""
+        parts = urlsplit(url)
+        if parts.username is None and parts.password is None:
+            return cls(url=url, environment=environment)
+        netloc = parts.hostname or ""
+        if ":" in netloc:
+            netloc = f"[{netloc}]"
+        if parts.port is not None:
+            netloc = f"{netloc}:{parts.port}"
+        return cls(
+            url=urlunsplit(parts._replace(netloc=netloc)),
+            environment=environment,
+            username=parts.username,
+            password=Secret(parts.password or ""),
+        )
+
+    def url_for(self, path: str) -> str:
+        return f"{self.url}/{path.lstrip('/')}"
