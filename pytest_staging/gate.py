@@ -194,7 +194,8 @@ def _stopped_early(snapshot: RunSnapshot, _: tuple[CategoryResult, ...]) -> list
 
 
 def _no_tests(snapshot: RunSnapshot, _: tuple[CategoryResult, ...]) -> list[str]:
-    if snapshot.not_ready or any(t.outcome not in {"skipped", "xfailed"} for t in snapshot.tests):
+    explained = snapshot.not_ready or snapshot.interrupted or snapshot.collection_errors
+    if explained or any(t.outcome not in {"skipped", "xfailed"} for t in snapshot.tests):
         return []
     return ["no test ran: the gate never passes without tests"]
 

@@ -1,0 +1,3 @@
+"""The repository's own pytest settings: pytester for the plugin's tests."""
+
+pytest_plugins = ["pytester"]

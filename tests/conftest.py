@@ -1,0 +1,74 @@
+"""Fixtures for the plugin's own tests: a clean environment and real demo servers on loopback."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pytest_staging import schemas
+from pytest_staging.demo.modes import DemoOptions
+from pytest_staging.demo.server import DemoServer
+
+PROXY_VARIABLES = (
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "ALL_PROXY",
+    "http_proxy",
+    "https_proxy",
+    "all_proxy",
+)
+
+
+@pytest.fixture(autouse=True)
+def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No PYTEST_STAGING_* or proxy variable of the developer's shell leaks into a test."""
+    import os
+
+    for name in list(os.environ):
+        if name.startswith("PYTEST_STAGING_") or name in PROXY_VARIABLES:
+            monkeypatch.delenv(name)
+    monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
+
+
+@pytest.fixture(scope="session")
+def demo_servers() -> Iterator[Callable[..., str]]:
+    """Start demo servers on demand, one per set of options, all stopped at the end."""
+    started: dict[DemoOptions, DemoServer] = {}
+
+    def url(mode: str = "healthy", **options: Any) -> str:
+        key = DemoOptions(mode=mode, **options)
+        if key not in started:
+            started[key] = DemoServer(key)
+            started[key].start()
+        return started[key].url
+
+    yield url
+    for server in started.values():
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def demo_url(demo_servers: Callable[..., str]) -> str:
+    """A healthy demo service."""
+    return demo_servers()
+
+
+@pytest.fixture(scope="session")
+def read_report() -> Callable[[Path], dict[str, Any]]:
+    """Reads a JSON gate report, failing the test unless it matches the shipped schema."""
+    from jsonschema import Draft202012Validator
+
+    validator = Draft202012Validator(
+        schemas.load("report-v1"), format_checker=Draft202012Validator.FORMAT_CHECKER
+    )
+
+    def read(path: Path) -> dict[str, Any]:
+        document: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+        validator.validate(document)
+        return document
+
+    return read

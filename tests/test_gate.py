@@ -1,0 +1,177 @@
+"""The verdict rules, on snapshots built by hand: exact rates, every NO-GO reason, exit codes."""
+
+from __future__ import annotations
+
+import pytest
+
+from pytest_staging import gate
+from pytest_staging.gate import ExitCode, RunSnapshot, TestRecord
+from pytest_staging.settings import BUILTIN_CATEGORIES, DEFAULT_THRESHOLDS
+
+
+def records(category: str, **outcomes: int) -> tuple[TestRecord, ...]:
+    return tuple(
+        TestRecord(f"test_{category}.py::{outcome}_{n}", outcome, (category,))  # type: ignore[arg-type]
+        for outcome, amount in outcomes.items()
+        for n in range(amount)
+    )
+
+
+def snapshot(*tests: TestRecord, **fields: object) -> RunSnapshot:
+    defaults: dict[str, object] = {
+        "thresholds": dict(DEFAULT_THRESHOLDS),
+        "categories": BUILTIN_CATEGORIES,
+    }
+    return RunSnapshot(tests=tests, **{**defaults, **fields})  # type: ignore[arg-type]
+
+
+def by_name(verdict: gate.Verdict) -> dict[str, gate.CategoryResult]:
+    return {result.name: result for result in verdict.categories}
+
+
+def test_all_passing_is_go_and_not_run_categories_do_not_gate() -> None:
+    verdict = gate.decide(snapshot(*records("smoke", passed=3)))
+    assert verdict.go
+    assert verdict.reasons == ()
+    assert by_name(verdict)["smoke"].pass_rate == 100.0
+    assert by_name(verdict)["integration"].status == "not run"
+    assert by_name(verdict)["integration"].ok is None
+
+
+def test_rate_is_passed_over_executed_with_skips_and_xfails_left_out() -> None:
+    tests = records("integration", passed=19, failed=1, skipped=4, xfailed=2)
+    result = by_name(gate.decide(snapshot(*tests)))["integration"]
+    assert (result.passed, result.failed, result.skipped, result.xfailed) == (19, 1, 4, 2)
+    assert result.pass_rate == 95.0
+    assert result.ok is True
+
+
+def test_errors_count_against_the_rate() -> None:
+    tests = records("integration", passed=18, error=2)
+    verdict = gate.decide(snapshot(*tests))
+    assert by_name(verdict)["integration"].errors == 2
+    assert by_name(verdict)["integration"].pass_rate == 90.0
+    assert verdict.reasons == ("integration: pass rate 90% (18 of 20) is below the threshold 95%",)
+
+
+def test_a_rate_just_under_the_threshold_never_shows_as_the_threshold() -> None:
+    tests = records("smoke", passed=2499, failed=1)
+    verdict = gate.decide(snapshot(*tests))
+    assert not verdict.go
+    assert verdict.reasons == ("smoke: pass rate 99.9% (2499 of 2500) is below the threshold 100%",)
+
+
+def test_failures_within_tolerance_are_go_and_listed() -> None:
+    tests = records("performance", passed=9, failed=1)
+    verdict = gate.decide(snapshot(*tests))
+    assert verdict.go
+    assert verdict.tolerated == ("test_performance.py::failed_0",)
+
+
+def test_a_test_counts_in_each_of_its_categories_and_once_in_the_totals() -> None:
+    both = TestRecord("t.py::both", "failed", ("smoke", "security"))
+    verdict = gate.decide(snapshot(both))
+    assert by_name(verdict)["smoke"].failed == 1
+    assert by_name(verdict)["security"].failed == 1
+    assert verdict.totals.failed == 1
+    assert len(verdict.reasons) == 2
+
+
+def test_a_critical_failure_is_no_go_whatever_the_rates() -> None:
+    tests = (
+        *records("performance", passed=99),
+        TestRecord("t.py::checkout", "failed", ("performance",), critical=True),
+    )
+    verdict = gate.decide(snapshot(*tests))
+    assert by_name(verdict)["performance"].ok is True
+    assert verdict.reasons == ("critical test failed: t.py::checkout",)
+    assert verdict.critical_failures == ("t.py::checkout",)
+
+
+def test_zero_tests_and_only_skipped_tests_are_no_go() -> None:
+    message = "no test ran: the gate never passes without tests"
+    assert gate.decide(snapshot()).reasons == (message,)
+    assert gate.decide(snapshot(*records("smoke", skipped=3))).reasons == (message,)
+
+
+def test_explicit_threshold_on_a_category_without_tests_is_no_go() -> None:
+    verdict = gate.decide(snapshot(*records("smoke", passed=1), explicit=frozenset({"security"})))
+    assert verdict.reasons == (
+        "security: no test ran, but its threshold of 100% was set explicitly",
+    )
+
+
+def test_min_tests_makes_too_few_tests_a_no_go() -> None:
+    verdict = gate.decide(snapshot(*records("smoke", passed=2), min_tests={"smoke": 3}))
+    assert verdict.reasons == ("smoke: 2 test(s) ran, at least 3 required",)
+
+
+def test_other_is_reported_but_gated_only_when_configured() -> None:
+    tests = records("other", passed=1, failed=1)
+    assert gate.decide(snapshot(*tests)).go
+    gated = gate.decide(snapshot(*tests, thresholds={**DEFAULT_THRESHOLDS, "other": 80}))
+    assert gated.reasons == ("other: pass rate 50% (1 of 2) is below the threshold 80%",)
+
+
+def test_non_strict_xpass_counts_as_passed() -> None:
+    verdict = gate.decide(snapshot(*records("smoke", xpassed=1)))
+    assert by_name(verdict)["smoke"].passed == 1
+    assert verdict.go
+
+
+@pytest.mark.parametrize(
+    ("fields", "reason"),
+    [
+        ({"interrupted": True}, "the run was interrupted before it finished"),
+        ({"collection_errors": 2}, "2 error(s) during collection: some tests never ran"),
+        (
+            {"stopped_early": "stopping after 1 failures"},
+            "the run stopped early (stopping after 1 failures): not every test ran",
+        ),
+    ],
+)
+def test_incomplete_runs_are_no_go(fields: dict[str, object], reason: str) -> None:
+    verdict = gate.decide(snapshot(*records("smoke", passed=1), **fields))
+    assert verdict.reasons == (reason,)
+
+
+def test_a_crashed_worker_is_no_go() -> None:
+    crashed = TestRecord("t.py::boom", "error", ("smoke",), crashed=True)
+    verdict = gate.decide(snapshot(*records("smoke", passed=5), crashed))
+    assert "a worker crashed while running t.py::boom" in verdict.reasons
+
+
+def test_not_ready_is_the_only_reason_when_nothing_ran() -> None:
+    verdict = gate.decide(snapshot(not_ready="target not ready: GET /health got no answer"))
+    assert verdict.reasons == ("target not ready: GET /health got no answer",)
+
+
+def test_flaky_tests_are_listed_and_count_as_passed() -> None:
+    flaky = TestRecord("t.py::retry", "passed", ("smoke",), flaky=True)
+    verdict = gate.decide(snapshot(flaky))
+    assert verdict.go
+    assert verdict.flaky == ("t.py::retry",)
+
+
+@pytest.mark.parametrize(
+    ("fields", "pytest_status", "expected"),
+    [
+        ({}, 0, ExitCode.GO),
+        ({}, 1, ExitCode.GO),  # failures within tolerance
+        ({"interrupted": True}, 2, 2),
+        ({"collection_errors": 1}, 2, 2),
+        ({"collection_errors": 1}, 1, ExitCode.NO_GO),  # --continue-on-collection-errors
+        ({"not_ready": "target not ready"}, 2, ExitCode.NOT_READY),
+        ({"min_tests": {"smoke": 5}}, 0, ExitCode.NO_GO),
+    ],
+)
+def test_exit_codes(fields: dict[str, object], pytest_status: int, expected: int) -> None:
+    run = snapshot(*records("smoke", passed=1), **fields)
+    assert gate.exit_code(gate.decide(run), run, pytest_status) == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"), [(100.0, "100%"), (99.99, "99.9%"), (95.0, "95%"), (33.333, "33.3%")]
+)
+def test_percent_rounds_down(value: float, shown: str) -> None:
+    assert gate.percent(value) == shown

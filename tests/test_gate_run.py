@@ -1,0 +1,338 @@
+"""The gate end to end: pytester runs against a real demo service on loopback.
+
+Known outcomes per category must give exact counts and rates, the same
+verdict with and without xdist, and a JSON report that validates, also
+after a failing or interrupted run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+KNOWN_OUTCOMES = """
+import pytest
+
+@pytest.mark.smoke
+@pytest.mark.parametrize("n", range(4))
+def test_smoke(n, staging_client):
+    assert staging_client.get("/health").status_code == 200
+
+@pytest.mark.integration
+@pytest.mark.parametrize("n", range(20))
+def test_integration(n):
+    assert n != 0
+
+@pytest.fixture
+def broken():
+    raise RuntimeError("setup broke")
+
+@pytest.mark.performance
+def test_setup_error(broken):
+    pass
+
+@pytest.mark.performance
+@pytest.mark.parametrize("n", range(9))
+def test_performance(n):
+    pass
+
+@pytest.mark.security
+def test_skipped():
+    pytest.skip("not here")
+
+@pytest.mark.security
+@pytest.mark.xfail(reason="known", strict=True)
+def test_expected_failure():
+    assert False
+
+@pytest.mark.security
+def test_security():
+    pass
+
+def test_uncategorised_failure():
+    assert False
+"""
+
+EXPECTED_CATEGORIES = {
+    "smoke": (4, 0, 0, 0, 100.0, "OK"),
+    "integration": (19, 1, 0, 0, 95.0, "OK"),
+    "performance": (9, 0, 1, 0, 90.0, "OK"),
+    "security": (1, 0, 0, 2, 100.0, "OK"),
+    "other": (0, 1, 0, 0, 0.0, "not gated"),
+}
+
+Run = Callable[..., tuple[pytest.RunResult, dict[str, Any]]]
+INNER_RUN_OPTIONS = ("-p", "no:cacheprovider", "-W", "ignore::pytest.PytestAssertRewriteWarning")
+
+
+@pytest.fixture
+def run_gate(
+    pytester: pytest.Pytester, demo_url: str, read_report: Callable[[Path], dict[str, Any]]
+) -> Run:
+    """Run pytest on the pytester folder against the demo; return the result and the report."""
+    report = pytester.path / "gate.json"
+
+    def run(
+        *args: str, subprocess: bool = False, url: str = demo_url
+    ) -> tuple[pytest.RunResult, dict[str, Any]]:
+        options = (
+            "-p",
+            "no:cacheprovider",
+            f"--staging-url={url}",
+            f"--staging-report={report}",
+            *args,
+        )
+        result = (
+            pytester.runpytest_subprocess(*options) if subprocess else pytester.runpytest(*options)
+        )
+        return result, read_report(report)
+
+    return run
+
+
+def category_rows(report: dict[str, Any]) -> dict[str, tuple[object, ...]]:
+    return {
+        name: (
+            c["passed"],
+            c["failed"],
+            c["errors"],
+            c["skipped"] + c["xfailed"],
+            c["pass_rate"],
+            c["status"],
+        )
+        for name, c in report["categories"].items()
+    }
+
+
+def test_known_outcomes_give_exact_rates_and_a_go(pytester: pytest.Pytester, run_gate: Run) -> None:
+    pytester.makepyfile(test_known=KNOWN_OUTCOMES)
+    result, report = run_gate()
+    assert result.ret == 0
+    assert category_rows(report) == EXPECTED_CATEGORIES
+    assert report["verdict"] == "GO"
+    assert sorted(report["tolerated_failures"]) == [
+        "test_known.py::test_integration[0]",
+        "test_known.py::test_setup_error",
+        "test_known.py::test_uncategorised_failure",
+    ]
+    result.stdout.fnmatch_lines(
+        [
+            "*staging gate: http://127.0.0.1:* (staging)*",
+            "category *passed *failed *errors *skipped *rate *threshold *result",
+            "integration * 19 * 1 * 0 * 0 * 95% * 95% * OK",
+            "performance * 9 * 0 * 1 * 0 * 90% * 90% * OK",
+            "other * 0 * 1 * 0 * 0 * 0% * - * not gated",
+            "STAGING GATE: GO",
+        ]
+    )
+    assert result.stdout.lines[-1] == "STAGING GATE: GO"
+
+
+def test_xdist_gives_the_same_counts_and_verdict(pytester: pytest.Pytester, run_gate: Run) -> None:
+    pytester.makepyfile(test_known=KNOWN_OUTCOMES)
+    _, alone = run_gate()
+    result, distributed = run_gate("-n", "2", subprocess=True)
+    assert result.ret == 0
+    assert category_rows(distributed) == category_rows(alone) == EXPECTED_CATEGORIES
+    assert distributed["verdict"] == alone["verdict"] == "GO"
+    smoke_requests = [t["requests"] for t in distributed["tests"] if "smoke" in t["categories"]]
+    assert smoke_requests == [1, 1, 1, 1]
+
+
+def test_xdist_no_go_matches_the_run_without_it(pytester: pytest.Pytester, run_gate: Run) -> None:
+    pytester.makepyfile(
+        """
+        import pytest
+        @pytest.mark.smoke
+        @pytest.mark.parametrize("n", range(6))
+        def test_smoke(n):
+            assert n != 3
+        """
+    )
+    result_alone, alone = run_gate()
+    result, distributed = run_gate("-n", "2", subprocess=True)
+    assert result_alone.ret == result.ret == 1
+    assert (
+        alone["reasons"]
+        == distributed["reasons"]
+        == ["smoke: pass rate 83.3% (5 of 6) is below the threshold 100%"]
+    )
+
+
+def test_strict_xpass_is_a_failure(pytester: pytest.Pytester, run_gate: Run) -> None:
+    pytester.makepyfile(
+        """
+        import pytest
+        @pytest.mark.smoke
+        @pytest.mark.xfail(reason="should fail", strict=True)
+        def test_unexpectedly_passes():
+            pass
+        """
+    )
+    result, report = run_gate()
+    assert result.ret == 1
+    assert report["categories"]["smoke"]["failed"] == 1
+    assert report["reasons"] == ["smoke: pass rate 0% (0 of 1) is below the threshold 100%"]
+
+
+def test_teardown_error_counts_as_an_error(pytester: pytest.Pytester, run_gate: Run) -> None:
+    pytester.makepyfile(
+        """
+        import pytest
+        @pytest.fixture
+        def leaky():
+            yield
+            raise RuntimeError("teardown broke")
+
+        @pytest.mark.smoke
+        def test_uses_leaky(leaky):
+            pass
+
+        @pytest.mark.smoke
+        def test_fine():
+            pass
+        """
+    )
+    result, report = run_gate()
+    assert result.ret == 1
+    smoke = report["categories"]["smoke"]
+    assert (smoke["passed"], smoke["errors"], smoke["pass_rate"]) == (1, 1, 50.0)
+    assert {t["nodeid"]: t["outcome"] for t in report["tests"]} == {
+        "test_teardown_error_counts_as_an_error.py::test_uses_leaky": "error",
+        "test_teardown_error_counts_as_an_error.py::test_fine": "passed",
+    }
+
+
+def test_critical_failure_is_no_go_even_within_tolerance(
+    pytester: pytest.Pytester, run_gate: Run
+) -> None:
+    pytester.makepyfile(
+        """
+        import pytest
+        @pytest.mark.performance
+        @pytest.mark.parametrize("n", range(19))
+        def test_fast(n):
+            pass
+
+        @pytest.mark.performance
+        @pytest.mark.critical
+        def test_checkout_budget():
+            assert False
+        """
+    )
+    result, report = run_gate()
+    assert result.ret == 1
+    assert report["categories"]["performance"]["ok"] is True
+    nodeid = "test_critical_failure_is_no_go_even_within_tolerance.py::test_checkout_budget"
+    assert report["critical_failures"] == [nodeid]
+    assert report["reasons"] == [f"critical test failed: {nodeid}"]
+
+
+@pytest.mark.parametrize(
+    ("source", "args"),
+    [
+        ("", ()),
+        ("def test_one():\n    pass\n", ("-k", "nothing_matches")),
+        ("import pytest\n@pytest.mark.skip\ndef test_one():\n    pass\n", ()),
+    ],
+    ids=["no-tests", "all-deselected", "all-skipped"],
+)
+def test_zero_tests_is_no_go(
+    pytester: pytest.Pytester, run_gate: Run, source: str, args: tuple[str, ...]
+) -> None:
+    pytester.makepyfile(test_empty=source)
+    result, report = run_gate(*args)
+    assert result.ret == 1
+    assert report["reasons"] == ["no test ran: the gate never passes without tests"]
+    result.stdout.fnmatch_lines(["STAGING GATE: NO-GO", "  - no test ran*"])
+
+
+def test_collection_error_is_no_go_with_pytests_exit_code(
+    pytester: pytest.Pytester, run_gate: Run
+) -> None:
+    pytester.makepyfile(
+        test_fine="def test_fine():\n    pass\n", test_broken="import nonexistent_module\n"
+    )
+    result, report = run_gate()
+    assert result.ret == pytest.ExitCode.INTERRUPTED
+    assert report["verdict"] == "NO-GO"
+    assert report["exit_code"] == 2
+    assert report["reasons"] == ["1 error(s) during collection: some tests never ran"]
+
+
+def test_collection_error_under_xdist_is_no_go(pytester: pytest.Pytester, run_gate: Run) -> None:
+    pytester.makepyfile(
+        test_fine="def test_fine():\n    pass\n", test_broken="import nonexistent_module\n"
+    )
+    result, report = run_gate("-n", "2", subprocess=True)
+    assert result.ret != 0
+    assert report["verdict"] == "NO-GO"
+    assert any("collection" in reason for reason in report["reasons"])
+
+
+def test_interrupted_run_writes_a_no_go_report(pytester: pytest.Pytester, run_gate: Run) -> None:
+    pytester.makepyfile(
+        """
+        import pytest
+        @pytest.mark.smoke
+        def test_first():
+            pass
+
+        @pytest.mark.smoke
+        def test_interrupts():
+            raise KeyboardInterrupt
+
+        @pytest.mark.smoke
+        def test_never_runs():
+            pass
+        """
+    )
+    result, report = run_gate(subprocess=True)
+    assert result.ret == pytest.ExitCode.INTERRUPTED
+    assert report["interrupted"] is True
+    assert report["verdict"] == "NO-GO"
+    assert "the run was interrupted before it finished" in report["reasons"]
+
+
+def test_stopping_at_the_first_failure_is_no_go(pytester: pytest.Pytester, run_gate: Run) -> None:
+    pytester.makepyfile(
+        """
+        import pytest
+        @pytest.mark.performance
+        @pytest.mark.parametrize("n", range(30))
+        def test_many(n):
+            assert n != 0
+        """
+    )
+    result, report = run_gate("-x")
+    assert result.ret == 1
+    assert report["reasons"] == [
+        "the run stopped early (stopping after 1 failures): not every test ran",
+        "performance: pass rate 0% (0 of 1) is below the threshold 90%",
+    ]
+
+
+def test_requests_are_timed_into_the_report(pytester: pytest.Pytester, run_gate: Run) -> None:
+    pytester.makepyfile(
+        """
+        import pytest
+        @pytest.mark.smoke
+        def test_calls(staging_client):
+            for _ in range(3):
+                staging_client.get("/api/items")
+            staging_client.get("/health")
+        """
+    )
+    result, report = run_gate()
+    assert result.ret == 0
+    assert report["tests"][0]["requests"] == 4
+    assert set(report["latency"]) == {"GET /api/items", "GET /health"}
+    items = report["latency"]["GET /api/items"]
+    assert items["count"] == 3
+    assert items["errors"] == 0
+    assert 0 < items["p50_ms"] <= items["p95_ms"] <= items["p99_ms"] <= items["max_ms"]
+    assert report["audit"]["resolved_address"].startswith("127.0.0.1:")
+    assert report["audit"]["deployed_version"] == "1.0.0"
