@@ -1,0 +1,235 @@
+"""Options and settings: validation at start (exit 4 naming the option), precedence, inertness."""
+
+from __future__ import annotations
+
+import pytest
+
+INNER_RUN_OPTIONS = ("-p", "no:cacheprovider", "-W", "ignore::pytest.PytestAssertRewriteWarning")
+PASSING_TEST = "import pytest\n\n@pytest.mark.smoke\ndef test_ok():\n    pass\n"
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (
+            ("--staging-url=ftp://example.com",),
+            "--staging-url: expected an absolute http:// or https:// URL*",
+        ),
+        (
+            ("--staging-url=not a url",),
+            "--staging-url: expected an absolute http:// or https:// URL*",
+        ),
+        (
+            ("--staging-gate", "smoke=120"),
+            "--staging-gate: 'smoke=120' is not CATEGORY=PERCENT with PERCENT from 0 to 100*",
+        ),
+        (("--staging-gate", "smoke"), "--staging-gate: 'smoke' is not CATEGORY=PERCENT*"),
+        (
+            ("--staging-demo=bogus",),
+            "--staging-demo: unknown demo mode 'bogus'; expected one of: healthy, degraded, slow, flaky, broken-envelope",
+        ),
+        (
+            ("--staging-timeout=0",),
+            "--staging-timeout: expected a number of seconds, more than 0, e.g. 30",
+        ),
+        (
+            ("--staging-wait=-1",),
+            "--staging-wait: expected a number of seconds, 0 or more, e.g. 30",
+        ),
+        (("--staging-header", "no-colon-here"), "--staging-header: expected 'Name: value'*"),
+        (
+            ("--staging-ca-bundle=/nonexistent/ca.pem",),
+            "--staging-ca-bundle: '/nonexistent/ca.pem' is not a readable file",
+        ),
+    ],
+)
+def test_bad_option_values_exit_4_naming_the_option(
+    pytester: pytest.Pytester, args: tuple[str, ...], expected: str
+) -> None:
+    pytester.makepyfile(PASSING_TEST)
+    result = pytester.runpytest(*INNER_RUN_OPTIONS, *args)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines([f"*argument {expected}"])
+
+
+def test_unknown_gate_category_names_the_known_ones(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(PASSING_TEST)
+    result = pytester.runpytest(
+        *INNER_RUN_OPTIONS, "--staging-url=http://127.0.0.1:9", "--staging-gate", "perf=90"
+    )
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(
+        [
+            "ERROR: --staging-gate: unknown category 'perf'; known categories: "
+            "smoke, integration, performance, security, other (declare more with the ini key staging_categories)"
+        ]
+    )
+
+
+def test_bad_environment_value_names_the_variable(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PYTEST_STAGING_URL", "staging.example.com")
+    pytester.makepyfile(PASSING_TEST)
+    result = pytester.runpytest(*INNER_RUN_OPTIONS)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(
+        [
+            "ERROR: PYTEST_STAGING_URL (for --staging-url): expected an absolute http:// or https:// URL*"
+        ]
+    )
+
+
+def test_bad_ini_value_names_the_key(pytester: pytest.Pytester) -> None:
+    pytester.makeini("[pytest]\nstaging_url = http://127.0.0.1:9\nstaging_gate =\n    smoke=101\n")
+    pytester.makepyfile(PASSING_TEST)
+    result = pytester.runpytest(*INNER_RUN_OPTIONS)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(
+        ["ERROR: ini key staging_gate (for --staging-gate): 'smoke=101' is not*"]
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (
+            ("--staging-insecure", "--staging-ca-bundle={bundle}"),
+            "ERROR: --staging-insecure and --staging-ca-bundle contradict each other*",
+        ),
+        (
+            ("--staging-demo", "--staging-url=http://127.0.0.1:9"),
+            "ERROR: --staging-demo and --staging-url both name the target: give one of them",
+        ),
+    ],
+)
+def test_conflicting_options_exit_4(
+    pytester: pytest.Pytester, args: tuple[str, ...], expected: str
+) -> None:
+    bundle = pytester.makefile(".pem", ca="not used")
+    pytester.makepyfile(PASSING_TEST)
+    result = pytester.runpytest(*INNER_RUN_OPTIONS, *(arg.format(bundle=bundle) for arg in args))
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines([expected])
+
+
+def test_command_line_beats_environment_beats_ini(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, demo_url: str
+) -> None:
+    unreachable = "http://127.0.0.1:9"
+    pytester.makeini(f"[pytest]\nstaging_url = {unreachable}\nstaging_gate = smoke=50\n")
+    pytester.makepyfile(PASSING_TEST)
+    monkeypatch.setenv("PYTEST_STAGING_URL", demo_url)
+    from_env = pytester.runpytest(*INNER_RUN_OPTIONS)
+    assert from_env.ret == 0
+    from_env.stdout.fnmatch_lines(
+        [f"staging target: {demo_url} (environment staging)", "*smoke=50%*"]
+    )
+    from_cli = pytester.runpytest(
+        *INNER_RUN_OPTIONS, f"--staging-url={unreachable}", "--staging-gate=smoke=70"
+    )
+    assert from_cli.ret == 69
+    from_cli.stdout.fnmatch_lines(["*smoke=70%*"])
+
+
+def test_environment_gate_list_is_comma_separated(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, demo_url: str
+) -> None:
+    monkeypatch.setenv("PYTEST_STAGING_GATE", "smoke=80, integration=60")
+    pytester.makepyfile(PASSING_TEST)
+    result = pytester.runpytest(*INNER_RUN_OPTIONS, f"--staging-url={demo_url}")
+    result.stdout.fnmatch_lines(["staging gate thresholds: smoke=80% integration=60% *"])
+
+
+def test_help_shows_true_defaults_and_sources(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PYTEST_STAGING_TIMEOUT", "99")
+    result = pytester.runpytest("--help")
+    help_text = " ".join(result.stdout.str().split())
+    assert "--staging-timeout=S" in help_text
+    assert (
+        "Per-request timeout in seconds. [env PYTEST_STAGING_TIMEOUT; ini staging_timeout; default 10.0]"
+        in help_text
+    )
+    assert "default 99" not in help_text
+    assert "--staging-token=TOKEN" in help_text
+
+
+def test_without_a_target_the_plugin_is_inert(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile("def test_fails():\n    assert False\n")
+    result = pytester.runpytest(*INNER_RUN_OPTIONS, "--staging-report=gate.json")
+    assert result.ret == 1
+    assert "staging" not in result.stdout.str().replace("plugins: staging", "")
+    assert not (pytester.path / "gate.json").exists()
+    empty = pytester.runpytest(*INNER_RUN_OPTIONS, "-k", "nothing")
+    assert empty.ret == pytest.ExitCode.NO_TESTS_COLLECTED
+
+
+def test_fixture_without_a_target_names_the_option(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile("def test_needs(staging_client):\n    pass\n")
+    result = pytester.runpytest(*INNER_RUN_OPTIONS)
+    assert result.ret == 1
+    result.stdout.fnmatch_lines(
+        [
+            "*no staging target is configured: pass --staging-url URL, set PYTEST_STAGING_URL, or use --staging-demo*"
+        ]
+    )
+
+
+def test_markers_are_registered_for_strict_markers(pytester: pytest.Pytester) -> None:
+    pytester.makeini("[pytest]\nstaging_categories = contract\n")
+    pytester.makepyfile(
+        """
+        import pytest
+        @pytest.mark.smoke
+        @pytest.mark.integration
+        @pytest.mark.performance
+        @pytest.mark.security
+        @pytest.mark.critical
+        @pytest.mark.destructive
+        @pytest.mark.contract
+        def test_marked():
+            pass
+        """
+    )
+    result = pytester.runpytest(*INNER_RUN_OPTIONS, "--strict-markers")
+    assert result.ret == 0
+
+
+def test_declared_category_is_counted_and_gateable(
+    pytester: pytest.Pytester, demo_url: str
+) -> None:
+    pytester.makeini("[pytest]\nstaging_categories = contract\n")
+    pytester.makepyfile(
+        "import pytest\n\n@pytest.mark.contract\ndef test_contract():\n    assert False\n"
+    )
+    result = pytester.runpytest(
+        *INNER_RUN_OPTIONS, f"--staging-url={demo_url}", "--staging-gate=contract=100"
+    )
+    assert result.ret == 1
+    result.stdout.fnmatch_lines(["  - contract: pass rate 0% (0 of 1) is below the threshold 100%"])
+
+
+def test_settings_never_show_secrets(pytester: pytest.Pytester, demo_url: str) -> None:
+    pytester.makepyfile(
+        """
+        from pytest_staging.settings import SETTINGS_KEY
+        def test_show(pytestconfig):
+            settings = pytestconfig.stash[SETTINGS_KEY]
+            print(repr(settings))
+            assert False, repr(settings)
+        """
+    )
+    result = pytester.runpytest(
+        *INNER_RUN_OPTIONS,
+        f"--staging-url={demo_url}",
+        "--staging-token=tok-planted-123",
+        "--staging-header",
+        "X-Api-Key: key-planted-456",
+        "-s",
+    )
+    output = result.stdout.str() + result.stderr.str()
+    assert "Secret('***')" in output
+    assert "tok-planted-123" not in output
+    assert "key-planted-456" not in output
