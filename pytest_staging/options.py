@@ -1,5 +1,9 @@
 """The option table: every setting's flag, ini key, environment variable and parser.
 
+Values are parsed when settings are resolved (not by argparse), so a bad
+value from any source gives the same kind of message and the JSON report
+can still be written with the NO-GO verdict.
+
 One row per setting drives `pytest_addoption`, the ini registration and the
 resolution order (command line > environment > ini > default), so the names
 cannot drift apart: `--staging-X`, dest and ini `staging_X`, env
@@ -154,7 +158,6 @@ def add_options(parser: pytest.Parser) -> None:
                 option.flag,
                 action="append",
                 dest=option.dest,
-                type=option.parse,
                 metavar=option.metavar,
                 help=help_text,
             )
@@ -162,7 +165,6 @@ def add_options(parser: pytest.Parser) -> None:
             group.addoption(
                 option.flag,
                 dest=option.dest,
-                type=option.parse,
                 metavar=option.metavar,
                 nargs="?" if option.kind == "optional" else None,
                 const=option.const,

@@ -14,6 +14,7 @@ Heavy modules (httpx, tenacity, jsonschema, the demo) load only when needed.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 from typing import TYPE_CHECKING, Any
 
@@ -52,13 +53,32 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     for name, description in MARKERS.items():
         config.addinivalue_line("markers", f"{name}: {description}")
-    settings = settings_module.resolve(config)
-    for name in settings.categories:
-        if name not in MARKERS:
-            config.addinivalue_line("markers", f"{name}: staging gate category (declared in ini).")
-    if settings.active:
-        settings = _activate(config, settings)
+    if config.option.help:
+        config.stash[SETTINGS_KEY] = StagingSettings()
+        return
+    try:
+        settings = settings_module.resolve(config)
+        for name in settings.categories:
+            if name not in MARKERS:
+                config.addinivalue_line("markers", f"{name}: staging gate category (from ini).")
+        if settings.active:
+            settings = _activate(config, settings)
+    except pytest.UsageError as error:
+        _report_usage_error(config, error)
+        raise
     config.stash[SETTINGS_KEY] = settings
+
+
+def _report_usage_error(config: pytest.Config, error: pytest.UsageError) -> None:
+    """Bad input never loses the report: write a NO-GO that names the problem."""
+    path = settings_module.report_path(config)
+    if path is None:
+        return
+    from pytest_staging.outcome import usage_error_outcome
+    from pytest_staging.report import json_report
+
+    with contextlib.suppress(OSError):  # the usage error itself is what the user must see
+        json_report.write(path, json_report.build(usage_error_outcome(str(error))))
 
 
 def _is_worker(config: pytest.Config) -> bool:

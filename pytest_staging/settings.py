@@ -72,8 +72,10 @@ class _Lookup:
 
     def get(self, option: Option) -> Any:
         from_cli = self._config.getoption(option.dest)
-        if from_cli not in (None, False, []):
-            return from_cli
+        if from_cli is True:
+            return True
+        if from_cli:
+            return _parse_all(option, from_cli, option.flag)
         if option.env and self._environ.get(option.env_var, "").strip():
             return _parse_all(option, self._environ[option.env_var], option.env_var)
         if option.ini:
@@ -100,7 +102,8 @@ def _parse_one(option: Option, raw: str, source: str) -> Any:
     try:
         return option.parse(raw)
     except argparse.ArgumentTypeError as exc:
-        raise pytest.UsageError(f"{source} (for {option.flag}): {exc}") from None
+        where = source if source == option.flag else f"{source} (for {option.flag})"
+        raise pytest.UsageError(f"{where}: {exc}") from None
 
 
 def resolve(config: pytest.Config, environ: Mapping[str, str] = os.environ) -> StagingSettings:
@@ -125,6 +128,16 @@ def resolve(config: pytest.Config, environ: Mapping[str, str] = os.environ) -> S
         expect_version=values["expect_version"],
         categories=categories,
     )
+
+
+def report_path(config: pytest.Config, environ: Mapping[str, str] = os.environ) -> Path | None:
+    """Where the JSON report goes, if that one setting is readable, even when others are not."""
+    option = next(option for option in OPTIONS if option.name == "report")
+    try:
+        path: Path | None = _Lookup(config, environ).get(option)
+    except pytest.UsageError:
+        return None
+    return path
 
 
 def _check_conflicts(config: pytest.Config, values: Mapping[str, Any]) -> None:

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from pytest_staging import schemas
 from pytest_staging.demo.modes import DemoOptions
 from pytest_staging.demo.server import DemoServer
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+    from pathlib import Path
 
 PROXY_VARIABLES = (
     "HTTP_PROXY",

@@ -8,10 +8,12 @@ after a failing or interrupted run.
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 KNOWN_OUTCOMES = """
 import pytest

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import pytest
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from pathlib import Path
 
 INNER_RUN_OPTIONS = ("-p", "no:cacheprovider", "-W", "ignore::pytest.PytestAssertRewriteWarning")
 PASSING_TEST = "import pytest\n\n@pytest.mark.smoke\ndef test_ok():\n    pass\n"
@@ -49,7 +55,7 @@ def test_bad_option_values_exit_4_naming_the_option(
     pytester.makepyfile(PASSING_TEST)
     result = pytester.runpytest(*INNER_RUN_OPTIONS, *args)
     assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stderr.fnmatch_lines([f"*argument {expected}"])
+    result.stderr.fnmatch_lines([f"ERROR: {expected}"])
 
 
 def test_unknown_gate_category_names_the_known_ones(pytester: pytest.Pytester) -> None:
@@ -233,3 +239,27 @@ def test_settings_never_show_secrets(pytester: pytest.Pytester, demo_url: str) -
     assert "Secret('***')" in output
     assert "tok-planted-123" not in output
     assert "key-planted-456" not in output
+
+
+def test_a_usage_error_still_writes_a_no_go_report(
+    pytester: pytest.Pytester, read_report: Callable[[Path], dict[str, Any]]
+) -> None:
+    pytester.makepyfile(PASSING_TEST)
+    result = pytester.runpytest(
+        *INNER_RUN_OPTIONS, "--staging-gate=smoke=120", "--staging-report=out/gate.json"
+    )
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    report = read_report(pytester.path / "out" / "gate.json")
+    assert report["verdict"] == "NO-GO"
+    assert report["exit_code"] == 4
+    assert report["reasons"] == [
+        "usage error: --staging-gate: 'smoke=120' is not CATEGORY=PERCENT with PERCENT "
+        "from 0 to 100, e.g. smoke=100"
+    ]
+
+
+def test_help_works_with_a_bad_environment(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PYTEST_STAGING_URL", "not a url")
+    assert pytester.runpytest("--help").ret == 0
