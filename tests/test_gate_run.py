@@ -7,6 +7,7 @@ after a failing or interrupted run.
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -338,3 +339,72 @@ def test_requests_are_timed_into_the_report(pytester: pytest.Pytester, run_gate:
     assert 0 < items["p50_ms"] <= items["p95_ms"] <= items["p99_ms"] <= items["max_ms"]
     assert report["audit"]["resolved_address"].startswith("127.0.0.1:")
     assert report["audit"]["deployed_version"] == "1.0.0"
+
+
+def test_wrong_deployed_version_is_not_ready(pytester: pytest.Pytester, run_gate: Run) -> None:
+    pytester.makepyfile(test_one="def test_one():\n    pass\n")
+    result, report = run_gate("--staging-expect-version=2.0.0")
+    assert result.ret == 69
+    assert report["reasons"] == [
+        "target not ready (1 attempt(s)): deployed version '1.0.0' at /version of GET /health, expected '2.0.0'"
+    ]
+    assert report["tests"] == []
+    matching, _ = run_gate("--staging-expect-version=1.0.0")
+    assert matching.ret == 0
+
+
+def test_waiting_on_an_unhealthy_target_ends_not_ready_within_the_deadline(
+    pytester: pytest.Pytester, run_gate: Run, demo_servers: Callable[..., str]
+) -> None:
+    pytester.makepyfile(test_one="def test_one():\n    pass\n")
+    result, report = run_gate("--staging-wait=1.5", url=demo_servers("degraded"))
+    assert result.ret == 69
+    (reason,) = report["reasons"]
+    assert reason.startswith("target not ready after ")
+    assert "GET /health answered 503 (expected 200): " in reason
+    assert '"database":"unhealthy"' in reason.replace(" ", "")
+    assert (
+        report["duration_s"] < 1.5 + 1.0
+    )  # the wait's deadline plus start-up, never a full retry more
+    result.stdout.fnmatch_lines(
+        ["staging readiness: attempt 1 at 0.0s of 1.5s: GET /health answered 503*"]
+    )
+
+
+def test_not_ready_under_xdist_is_no_go_with_its_own_exit_code(
+    pytester: pytest.Pytester, run_gate: Run
+) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed_port = probe.getsockname()[1]
+    pytester.makepyfile(test_one="def test_one():\n    pass\n")
+    result, report = run_gate("-n", "2", subprocess=True, url=f"http://127.0.0.1:{closed_port}")
+    assert result.ret == 69
+    assert report["verdict"] == "NO-GO"
+    assert "ConnectError" in report["reasons"][0]
+    assert result.stdout.lines[-2:] == ["STAGING GATE: NO-GO", f"  - {report['reasons'][0]}"]
+
+
+def test_a_crashed_xdist_worker_is_no_go(pytester: pytest.Pytester, run_gate: Run) -> None:
+    pytester.makepyfile(
+        """
+        import os
+        import pytest
+
+        @pytest.mark.smoke
+        def test_crashes():
+            os._exit(1)
+
+        @pytest.mark.integration
+        @pytest.mark.parametrize("n", range(4))
+        def test_fine(n):
+            pass
+        """
+    )
+    result, report = run_gate("-n", "2", subprocess=True)
+    assert result.ret == 1
+    assert (
+        "a worker crashed while running test_a_crashed_xdist_worker_is_no_go.py::test_crashes"
+        in report["reasons"]
+    )
+    assert report["categories"]["integration"]["passed"] == 4
