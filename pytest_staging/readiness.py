@@ -29,6 +29,9 @@ if TYPE_CHECKING:
     import httpx
 
 MIN_ATTEMPT_SECONDS = 0.05
+"""The shortest time left that is still worth one more probe."""
+TIMEOUT_FLOOR_SECONDS = 0.001
+"""httpx treats a zero timeout as "fail at once"; never pass less than this."""
 BACKOFF_FIRST_SECONDS = 0.25
 BACKOFF_MAX_SECONDS = 5.0
 
@@ -124,8 +127,8 @@ def wait_until_ready(
     problems: dict[int, str | None] = {}
 
     def attempt() -> Attempt:
-        timeout = timeout_s if not strict else min(timeout_s, deadline.remaining())
-        result = probe(max(timeout, MIN_ATTEMPT_SECONDS))
+        timeout = min(timeout_s, deadline.remaining()) if strict else timeout_s
+        result = probe(max(timeout, TIMEOUT_FLOOR_SECONDS))
         problems[result.number] = judge(result, check, strict=strict, expect_version=expect_version)
         on_attempt(result, problems[result.number])
         return result
@@ -133,10 +136,12 @@ def wait_until_ready(
     backoff = wait_exponential(multiplier=BACKOFF_FIRST_SECONDS, max=BACKOFF_MAX_SECONDS)
 
     def capped_wait(state: RetryCallState) -> float:
-        return min(backoff(state), deadline.remaining())
+        """Back off, but always leave room for one last attempt before the deadline."""
+        return min(backoff(state), max(0.0, deadline.remaining() - MIN_ATTEMPT_SECONDS))
 
-    def stop(state: RetryCallState) -> bool:
-        return deadline.remaining() - state.upcoming_sleep < MIN_ATTEMPT_SECONDS
+    def stop(_: RetryCallState) -> bool:
+        """Stop once the last slot (left free by `capped_wait`) is used: no busy loop at the end."""
+        return deadline.remaining() < 1.5 * MIN_ATTEMPT_SECONDS
 
     retrying = Retrying(
         sleep=sleep,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 from pytest_staging.redaction import Secret
 
@@ -36,8 +36,8 @@ class StagingTarget:
         return cls(
             url=urlunsplit(parts._replace(netloc=netloc)),
             environment=environment,
-            username=parts.username,
-            password=Secret(parts.password or ""),
+            username=unquote(parts.username or ""),
+            password=Secret(unquote(parts.password or "")),
         )
 
     def url_for(self, path: str) -> str:

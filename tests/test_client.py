@@ -1,0 +1,258 @@
+"""The session client against real loopback servers: what it records, sends and verifies.
+
+The demo service answers the API calls; a tiny echo server started in a thread shows exactly
+which headers (authentication included) left the client.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import socket
+import ssl
+import threading
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import TYPE_CHECKING
+
+import httpx
+import pytest
+import trustme
+
+from pytest_staging.client import TimedTransport, build_client, proxy_for, tls_verify
+from pytest_staging.demo.modes import DEMO_PASSWORD, DEMO_USERNAME
+from pytest_staging.recording import RequestLog, RequestRecord
+from pytest_staging.redaction import Secret
+from pytest_staging.settings import StagingSettings
+from pytest_staging.target import StagingTarget
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from pathlib import Path
+
+Connect = Callable[..., httpx.Client]
+
+
+class _EchoHandler(BaseHTTPRequestHandler):
+    """Answers every GET with the request's headers as a JSON object (names in lower case)."""
+
+    def do_GET(self) -> None:
+        body = json.dumps({name.lower(): value for name, value in self.headers.items()}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        """Keep the test output quiet."""
+
+
+class _EchoServer(ThreadingHTTPServer):
+    daemon_threads = False
+
+
+@pytest.fixture
+def echo_port() -> Iterator[int]:
+    server = _EchoServer(("127.0.0.1", 0), _EchoHandler)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
+    thread.start()
+    try:
+        yield server.server_port
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+@pytest.fixture
+def log() -> RequestLog:
+    return RequestLog()
+
+
+@pytest.fixture
+def connect(log: RequestLog) -> Iterator[Connect]:
+    """Builds session clients into `log` the way the plugin does, and closes them all."""
+    clients: list[httpx.Client] = []
+
+    def make(url: str, settings: StagingSettings | None = None) -> httpx.Client:
+        target = StagingTarget.from_url(url, "staging")
+        clients.append(build_client(settings or StagingSettings(), target, log))
+        return clients[-1]
+
+    yield make
+    for client in clients:
+        client.close()
+
+
+def login(client: httpx.Client) -> str:
+    response = client.post(
+        "/api/auth/login", json={"username": DEMO_USERNAME, "password": DEMO_PASSWORD}
+    )
+    assert response.status_code == 200
+    token: str = response.json()["data"]["token"]
+    return token
+
+
+def test_every_request_lands_in_the_log(demo_url: str, connect: Connect, log: RequestLog) -> None:
+    client = connect(demo_url)
+    client.get("/api/items", params={"page": 2, "per_page": 5})
+    client.get("/api/items/999")
+    client.post("/api/items", json={"name": "x", "price": 1})
+    records = log.take()
+    assert [(r.method, r.path, r.status, r.error) for r in records] == [
+        ("GET", "/api/items", 200, None),
+        ("GET", "/api/items/999", 404, None),
+        ("POST", "/api/items", 401, None),
+    ]
+    assert all(record.duration_ms > 0 for record in records)
+    assert records[0].name == "GET /api/items"
+    assert log.take() == []
+
+
+def test_a_connection_error_is_recorded_without_a_status(connect: Connect, log: RequestLog) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    client = connect(f"http://127.0.0.1:{port}")
+    with pytest.raises(httpx.ConnectError):
+        client.get("/health?probe=1")
+    [record] = log.take()
+    assert (record.method, record.path, record.status, record.error) == (
+        "GET",
+        "/health",
+        None,
+        "ConnectError",
+    )
+    assert record.duration_ms > 0
+
+
+def test_the_token_becomes_a_bearer_authorization(demo_url: str, connect: Connect) -> None:
+    token = login(connect(demo_url))
+    anonymous = connect(demo_url).get("/api/auth/me")
+    authenticated = connect(demo_url, StagingSettings(token=Secret(token))).get("/api/auth/me")
+    assert anonymous.status_code == 401
+    assert authenticated.status_code == 200
+    assert authenticated.json()["data"] == {"username": DEMO_USERNAME}
+
+
+def test_default_and_extra_headers_are_sent(echo_port: int, connect: Connect) -> None:
+    settings = StagingSettings(
+        token=Secret("tok-123"),
+        headers=(("X-Tenant", Secret("blue")), ("X-Api-Key", Secret("k-456"))),
+    )
+    seen = connect(f"http://127.0.0.1:{echo_port}", settings).get("/").json()
+    assert seen["user-agent"] == "pytest-staging"
+    assert seen["authorization"] == "Bearer tok-123"
+    assert (seen["x-tenant"], seen["x-api-key"]) == ("blue", "k-456")
+
+
+def test_url_credentials_are_split_out_and_sent_as_basic_auth(
+    echo_port: int, connect: Connect
+) -> None:
+    url = f"http://deployer:s3cr3t-pw@127.0.0.1:{echo_port}"
+    target = StagingTarget.from_url(url, "staging")
+    assert target.url == f"http://127.0.0.1:{echo_port}"
+    assert target.username == "deployer"
+    assert target.password == Secret("s3cr3t-pw")
+    assert "s3cr3t-pw" not in repr(target)
+    seen = connect(url).get("/").json()
+    assert seen["authorization"] == "Basic " + base64.b64encode(b"deployer:s3cr3t-pw").decode()
+    assert seen["host"] == f"127.0.0.1:{echo_port}"
+
+
+def test_percent_encoded_url_credentials_are_decoded(echo_port: int, connect: Connect) -> None:
+    """A URL must percent-encode '@' and ':' in a password; the server expects the real one."""
+    url = f"http://ops%40example.com:p%40ss%3Aword@127.0.0.1:{echo_port}"
+    seen = connect(url).get("/").json()
+    expected = base64.b64encode(b"ops@example.com:p@ss:word").decode()
+    assert seen["authorization"] == f"Basic {expected}"
+
+
+def test_tls_verify_follows_the_settings(tmp_path: Path) -> None:
+    bundle = tmp_path / "ca.pem"
+    trustme.CA().cert_pem.write_to_path(str(bundle))
+    context = tls_verify(StagingSettings(ca_bundle=bundle))
+    assert isinstance(context, ssl.SSLContext)
+    assert context.verify_mode == ssl.CERT_REQUIRED
+    assert len(context.get_ca_certs()) == 1
+    assert tls_verify(StagingSettings(insecure=True)) is False
+    assert tls_verify(StagingSettings()) is True
+
+
+@pytest.fixture
+def no_proxy_variables(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
+    """conftest clears the proxies; NO_PROXY from the developer's shell must not count either."""
+    for name in ("NO_PROXY", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    return monkeypatch
+
+
+def test_proxy_for_uses_the_proxy_of_the_scheme(no_proxy_variables: pytest.MonkeyPatch) -> None:
+    assert proxy_for("http://staging.example.com") is None
+    no_proxy_variables.setenv("HTTP_PROXY", "http://proxy.example.com:3128")
+    no_proxy_variables.setenv("HTTPS_PROXY", "http://secure-proxy.example.com:3129")
+    assert proxy_for("http://staging.example.com/api") == "http://proxy.example.com:3128"
+    assert proxy_for("https://staging.example.com") == "http://secure-proxy.example.com:3129"
+
+
+@pytest.mark.parametrize(
+    ("no_proxy", "proxied"),
+    [
+        ("staging.example.com", False),
+        ("other.example.com,.example.com", False),
+        ("example.com", False),
+        ("*", False),
+        ("other.example.com", True),
+        ("", True),
+    ],
+)
+def test_proxy_for_honours_no_proxy(
+    no_proxy_variables: pytest.MonkeyPatch, no_proxy: str, proxied: bool
+) -> None:
+    no_proxy_variables.setenv("HTTP_PROXY", "http://proxy.example.com:3128")
+    no_proxy_variables.setenv("NO_PROXY", no_proxy)
+    expected = "http://proxy.example.com:3128" if proxied else None
+    assert proxy_for("http://staging.example.com:8080") == expected
+
+
+def test_secrets_mask_themselves() -> None:
+    secret = Secret("x")
+    assert repr(secret) == "Secret('***')"
+    assert str(secret) == "***"
+    assert f"{secret}" == "***"
+    assert secret.reveal() == "x"
+    assert "tok-123" not in repr(StagingSettings(token=Secret("tok-123")))
+
+
+def test_a_stream_is_recorded_only_when_its_body_is_closed(
+    demo_url: str, connect: Connect, log: RequestLog
+) -> None:
+    client = connect(demo_url)
+    with client.stream("GET", "/api/items") as response:
+        assert response.status_code == 200
+        assert log.take() == []
+        next(response.iter_bytes(chunk_size=16))
+        assert log.take() == []
+    [record] = log.take()
+    assert (record.method, record.path, record.status, record.error) == (
+        "GET",
+        "/api/items",
+        200,
+        None,
+    )
+
+
+def test_the_duration_runs_until_the_body_is_closed(demo_url: str) -> None:
+    """On a fake clock: reading the whole body closes it, so time after the read is not counted."""
+    now = [50.0]
+    log = RequestLog()
+    transport = TimedTransport(httpx.HTTPTransport(), log, clock=lambda: now[0])
+    with (
+        httpx.Client(base_url=demo_url, transport=transport) as client,
+        client.stream("GET", "/health") as response,
+    ):
+        now[0] += 0.25
+        response.read()
+        now[0] += 1.0
+    assert log.take() == [RequestRecord("GET", "/health", 200, 250.0)]
