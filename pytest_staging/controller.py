@@ -88,7 +88,8 @@ class GateController:
 
     def _show_attempt(self, attempt: Attempt, problem: str | None) -> None:
         budget = f" of {self._settings.wait:g}s" if self._settings.wait else ""
-        state = f"ready: GET /health {attempt.describe()}" if problem is None else problem
+        level = "healthy" if self._settings.wait else "the target answers"
+        state = f"GET /health {attempt.describe()}: {level}" if problem is None else problem
         self._write_line(
             f"staging readiness: attempt {attempt.number} at {attempt.elapsed_s:.1f}s{budget}: "
             f"{state}"

@@ -66,7 +66,7 @@ OPTIONS: tuple[Option, ...] = (
     Option("url", "Base URL of the target to verify.", parsing.url, metavar="URL"),
     Option(
         "env",
-        "Environment name; selects the manifest profile and is shown in reports.",
+        "Environment name, shown in the header and the reports.",
         parsing.text,
         metavar="NAME",
         default="staging",

@@ -42,7 +42,7 @@ MARKERS = {
     "performance": "staging gate category: latency and load within budget.",
     "security": "staging gate category: headers, TLS, auth and error hygiene.",
     CRITICAL: "any failure of this test is a NO-GO, whatever the pass rates.",
-    "destructive": "changes data on the target; skipped unless --staging-allow-destructive.",
+    "destructive": "changes data on the target (creates, deletes); keep it off sensitive targets.",
 }
 
 

@@ -63,6 +63,15 @@ class StagingSettings:
         return token + [value for _, value in self.headers]
 
 
+@dataclass(frozen=True)
+class _Found:
+    """A setting's value and where it came from (rank 0 is the command line, 3 the default)."""
+
+    value: Any
+    source: str
+    rank: int
+
+
 class _Lookup:
     """Reads one option from the command line, the environment and the ini file, in order."""
 
@@ -70,19 +79,19 @@ class _Lookup:
         self._config = config
         self._environ = environ
 
-    def get(self, option: Option) -> Any:
+    def find(self, option: Option) -> _Found:
         from_cli = self._config.getoption(option.dest)
-        if from_cli is True:
-            return True
-        if from_cli:
-            return _parse_all(option, from_cli, option.flag)
+        if from_cli is True or from_cli:
+            value = True if from_cli is True else _parse_all(option, from_cli, option.flag)
+            return _Found(value, option.flag, 0)
         if option.env and self._environ.get(option.env_var, "").strip():
-            return _parse_all(option, self._environ[option.env_var], option.env_var)
-        if option.ini:
-            from_ini = self._config.getini(option.dest)
-            if from_ini:
-                return _parse_all(option, from_ini, f"ini key {option.dest}")
-        return [] if option.kind == "append" else option.default
+            value = _parse_all(option, self._environ[option.env_var], option.env_var)
+            return _Found(value, option.env_var, 1)
+        from_ini = self._config.getini(option.dest) if option.ini else None
+        if from_ini:
+            source = f"ini key {option.dest}"
+            return _Found(_parse_all(option, from_ini, source), source, 2)
+        return _Found([] if option.kind == "append" else option.default, "default", 3)
 
 
 def _parse_all(option: Option, raw: str | list[str], source: str) -> Any:
@@ -109,21 +118,27 @@ def _parse_one(option: Option, raw: str, source: str) -> Any:
 def resolve(config: pytest.Config, environ: Mapping[str, str] = os.environ) -> StagingSettings:
     """Build the settings for this run, or raise `pytest.UsageError` naming the bad option."""
     lookup = _Lookup(config, environ)
-    values = {option.name: lookup.get(option) for option in OPTIONS}
+    found = {option.name: lookup.find(option) for option in OPTIONS}
+    values = {name: item.value for name, item in found.items()}
     categories = BUILTIN_CATEGORIES + tuple(config.getini(CATEGORIES_INI))
-    _check_conflicts(config, values)
+    if values["insecure"] and values["ca_bundle"]:
+        raise pytest.UsageError(
+            f"{found['insecure'].source} and {found['ca_bundle'].source} contradict each other: "
+            "give the CA bundle to verify certificates, or --staging-insecure to skip it"
+        )
+    url, demo = _target(found["url"], found["demo"])
     token = values["token"]
     return StagingSettings(
-        url=None if values["demo"] else values["url"],
+        url=url,
         environment=values["env"],
-        demo=values["demo"],
+        demo=demo,
         token=Secret(token) if token else None,
         headers=tuple((name, Secret(value)) for name, value in values["header"]),
         timeout=values["timeout"],
         ca_bundle=values["ca_bundle"],
         insecure=values["insecure"],
         wait=values["wait"],
-        gates=MappingProxyType(_gates(values["gate"], categories)),
+        gates=MappingProxyType(_gates(found["gate"], categories)),
         report_path=values["report"],
         expect_version=values["expect_version"],
         categories=categories,
@@ -134,33 +149,32 @@ def report_path(config: pytest.Config, environ: Mapping[str, str] = os.environ) 
     """Where the JSON report goes, if that one setting is readable, even when others are not."""
     option = next(option for option in OPTIONS if option.name == "report")
     try:
-        path: Path | None = _Lookup(config, environ).get(option)
+        path: Path | None = _Lookup(config, environ).find(option).value
     except pytest.UsageError:
         return None
     return path
 
 
-def _check_conflicts(config: pytest.Config, values: Mapping[str, Any]) -> None:
-    if values["insecure"] and values["ca_bundle"]:
+def _target(url: _Found, demo: _Found) -> tuple[str | None, str | None]:
+    """The URL or the demo mode, whichever comes from the higher-precedence source."""
+    if not (url.value and demo.value):
+        return url.value, demo.value
+    if url.rank == demo.rank:
         raise pytest.UsageError(
-            "--staging-insecure and --staging-ca-bundle contradict each other: "
-            "give the CA bundle to verify certificates, or --staging-insecure to skip it"
+            f"{demo.source} and {url.source} both name the target: give one of them"
         )
-    if values["demo"] and config.getoption("staging_url"):
-        raise pytest.UsageError(
-            "--staging-demo and --staging-url both name the target: give one of them"
-        )
+    return (url.value, None) if url.rank < demo.rank else (None, demo.value)
 
 
-def _gates(pairs: list[tuple[str, float]], categories: tuple[str, ...]) -> dict[str, float]:
+def _gates(gates: _Found, categories: tuple[str, ...]) -> dict[str, float]:
     known = (*categories, OTHER_CATEGORY)
-    for name, _ in pairs:
+    for name, _ in gates.value:
         if name not in known:
             raise pytest.UsageError(
-                f"--staging-gate: unknown category {name!r}; known categories: "
+                f"{gates.source}: unknown category {name!r}; known categories: "
                 f"{', '.join(known)} (declare more with the ini key {CATEGORIES_INI})"
             )
-    return dict(pairs)
+    return dict(gates.value)
 
 
 SETTINGS_KEY = pytest.StashKey[StagingSettings]()

@@ -263,3 +263,46 @@ def test_help_works_with_a_bad_environment(
 ) -> None:
     monkeypatch.setenv("PYTEST_STAGING_URL", "not a url")
     assert pytester.runpytest("--help").ret == 0
+
+
+def test_command_line_url_beats_a_demo_from_the_environment(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, demo_url: str
+) -> None:
+    monkeypatch.setenv("PYTEST_STAGING_DEMO", "degraded")
+    pytester.makepyfile(PASSING_TEST)
+    result = pytester.runpytest(*INNER_RUN_OPTIONS, f"--staging-url={demo_url}")
+    assert result.ret == 0
+    result.stdout.fnmatch_lines([f"staging target: {demo_url} (environment staging)"])
+
+
+def test_demo_and_url_from_the_same_source_are_a_usage_error(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PYTEST_STAGING_DEMO", "healthy")
+    monkeypatch.setenv("PYTEST_STAGING_URL", "http://127.0.0.1:9")
+    pytester.makepyfile(PASSING_TEST)
+    result = pytester.runpytest(*INNER_RUN_OPTIONS)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(
+        ["ERROR: PYTEST_STAGING_DEMO and PYTEST_STAGING_URL both name the target: give one of them"]
+    )
+
+
+def test_unknown_gate_category_from_the_environment_names_the_variable(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PYTEST_STAGING_GATE", "smoke=100,perf=90")
+    pytester.makepyfile(PASSING_TEST)
+    result = pytester.runpytest(*INNER_RUN_OPTIONS, "--staging-url=http://127.0.0.1:9")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(
+        ["ERROR: PYTEST_STAGING_GATE: unknown category 'perf'; known categories:*"]
+    )
+
+
+def test_the_json_report_is_readable_by_others(pytester: pytest.Pytester, demo_url: str) -> None:
+    pytester.makepyfile(PASSING_TEST)
+    pytester.runpytest(
+        *INNER_RUN_OPTIONS, f"--staging-url={demo_url}", "--staging-report=gate.json"
+    )
+    assert (pytester.path / "gate.json").stat().st_mode & 0o777 == 0o644

@@ -17,6 +17,8 @@ if TYPE_CHECKING:
     from pytest_staging.outcome import GateOutcome
 
 SCHEMA_ID = "pytest-staging/report/v1"
+REPORT_FILE_MODE = 0o644
+"""Readable by CI artifact uploaders, like junit.xml (mkstemp would leave 0600)."""
 _TOOLS = ("pytest", "pytest-xdist", "pytest-html", "httpx", "tenacity", "jsonschema")
 
 
@@ -124,6 +126,7 @@ def write(path: Path, document: dict[str, Any]) -> None:
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as stream:
             stream.write(text)
+        Path(temporary).chmod(REPORT_FILE_MODE)
         Path(temporary).replace(path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
