@@ -20,7 +20,7 @@ from pytest_staging.readiness import Attempt, HealthCheck, Readiness
 from pytest_staging.report import terminal
 
 if TYPE_CHECKING:
-    from collections.abc import Generator
+    from collections.abc import Generator, Iterable
 
     from pytest_staging.settings import StagingSettings
     from pytest_staging.target import StagingTarget
@@ -40,6 +40,8 @@ class GateController:
         self._collector = OutcomeCollector()
         self._collection_errors = 0
         self._readiness: Readiness | None = None
+        self._expected: set[str] = set()
+        self._keyboard_interrupt = False
         self._started = False
         self._started_at = timing.utc_now()
         self._start = timing.monotonic()
@@ -62,9 +64,11 @@ class GateController:
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_collection(self, session: pytest.Session) -> None:
-        if self._config.option.collectonly:
+        option = self._config.option
+        if option.collectonly or option.setuponly or option.setupplan:
             return
         self._started = True
+        self._write_provisional_report()
         self._readiness = self._wait_until_ready()
         if not self._readiness.ready:
             raise session.Interrupted(self._readiness.reason or "target not ready")
@@ -95,6 +99,30 @@ class GateController:
             f"{state}"
         )
 
+    def _write_provisional_report(self) -> None:
+        """A killed run must never leave an earlier GO behind: NO-GO until the gate decides."""
+        from pytest_staging.outcome import early_outcome
+
+        self._write_report(
+            early_outcome(
+                "the run did not finish: it was stopped before the gate could decide",
+                exit_code=gate.ExitCode.NO_GO,
+                target_url=self._target.url,
+                environment=self._target.environment,
+                interrupted=True,
+            )
+        )
+
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        self.expect(item.nodeid for item in session.items)
+
+    def expect(self, nodeids: Iterable[str]) -> None:
+        """Tests that must report a result (from collection, or from each xdist worker)."""
+        self._expected.update(nodeids)
+
+    def pytest_keyboard_interrupt(self) -> None:
+        self._keyboard_interrupt = True
+
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
         if report.failed:
             self._collection_errors += 1
@@ -110,6 +138,7 @@ class GateController:
             session.exitstatus = self.outcome.exit_code
         result = yield
         if self.outcome is not None:
+            session.exitstatus = self.outcome.exit_code  # over any plugin that changed it since
             self._print(self.outcome)
         return result
 
@@ -117,15 +146,18 @@ class GateController:
         stopped = session.shouldfail or session.shouldstop
         readiness = self._readiness
         not_ready = readiness.reason if readiness and not readiness.ready else None
+        broken_off = self._keyboard_interrupt or exitstatus in {
+            pytest.ExitCode.INTERRUPTED,
+            pytest.ExitCode.INTERNAL_ERROR,
+        }
         return gate.RunSnapshot(
             tests=self._collector.records(),
             thresholds=self._settings.thresholds(),
             explicit=frozenset(self._settings.gates),
             categories=self._settings.categories,
             collection_errors=self._collection_errors,
-            interrupted=exitstatus == pytest.ExitCode.INTERRUPTED
-            and not self._collection_errors
-            and not not_ready,
+            interrupted=broken_off and not self._collection_errors and not not_ready,
+            never_reported=len(self._expected - self._collector.reported()),
             stopped_early=str(stopped) if stopped else None,
             not_ready=not_ready,
         )
@@ -145,10 +177,7 @@ class GateController:
             duration_s=timing.monotonic() - self._start,
             readiness=self._readiness,
             latency=latency.summarize(self._collector.requests()),
-            requests_by_test={
-                test.nodeid: len(self._collector.requests_of(test.nodeid))
-                for test in snapshot.tests
-            },
+            requests_by_test=self._collector.request_counts(),
             insecure=self._settings.insecure,
         )
 

@@ -56,6 +56,7 @@ class RunSnapshot:
     interrupted: bool = False
     stopped_early: str | None = None
     not_ready: str | None = None
+    never_reported: int = 0
 
 
 @dataclass(frozen=True)
@@ -193,11 +194,40 @@ def _stopped_early(snapshot: RunSnapshot, _: tuple[CategoryResult, ...]) -> list
     return [f"the run stopped early ({stopped}): not every test ran"] if stopped else []
 
 
+def _incomplete(snapshot: RunSnapshot) -> bool:
+    """Another rule already says the run did not run everything."""
+    return bool(
+        snapshot.not_ready
+        or snapshot.interrupted
+        or snapshot.collection_errors
+        or snapshot.stopped_early
+    )
+
+
 def _no_tests(snapshot: RunSnapshot, _: tuple[CategoryResult, ...]) -> list[str]:
-    explained = snapshot.not_ready or snapshot.interrupted or snapshot.collection_errors
-    if explained or any(t.outcome not in {"skipped", "xfailed"} for t in snapshot.tests):
+    if _incomplete(snapshot) or any(
+        t.outcome not in {"skipped", "xfailed"} for t in snapshot.tests
+    ):
         return []
     return ["no test ran: the gate never passes without tests"]
+
+
+def _nothing_gated(snapshot: RunSnapshot, results: tuple[CategoryResult, ...]) -> list[str]:
+    executed = [r for r in results if r.executed]
+    if _incomplete(snapshot) or not executed or any(r.threshold is not None for r in executed):
+        return []
+    gated = ", ".join(name for name in snapshot.thresholds)
+    return [
+        f"no test ran in a gated category ({gated}): mark tests with a category, "
+        f"or gate them with --staging-gate {OTHER}=PERCENT"
+    ]
+
+
+def _never_reported(snapshot: RunSnapshot, _: tuple[CategoryResult, ...]) -> list[str]:
+    n = snapshot.never_reported
+    if not n or _incomplete(snapshot):
+        return []
+    return [f"{n} collected test(s) never reported a result"]
 
 
 def _thresholds(_: RunSnapshot, results: tuple[CategoryResult, ...]) -> list[str]:
@@ -242,7 +272,9 @@ RULES: tuple[Rule, ...] = (
     _collection_errors,
     _stopped_early,
     _crashed,
+    _never_reported,
     _no_tests,
+    _nothing_gated,
     _thresholds,
     _critical,
 )

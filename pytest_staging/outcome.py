@@ -33,21 +33,33 @@ class GateOutcome:
     insecure: bool = False
 
 
-def usage_error_outcome(message: str) -> GateOutcome:
-    """A NO-GO for a run stopped by bad input before any test: the report still says why."""
-    snapshot = RunSnapshot(tests=(), thresholds=DEFAULT_THRESHOLDS, categories=BUILTIN_CATEGORIES)
+def early_outcome(
+    reason: str,
+    *,
+    exit_code: int,
+    target_url: str | None = None,
+    environment: str = "unknown",
+    interrupted: bool = False,
+) -> GateOutcome:
+    """A NO-GO written before any verdict: bad input at start, or a run not finished yet."""
+    snapshot = RunSnapshot(
+        tests=(),
+        thresholds=DEFAULT_THRESHOLDS,
+        categories=BUILTIN_CATEGORIES,
+        interrupted=interrupted,
+    )
     verdict = Verdict(
         go=False,
-        reasons=(f"usage error: {message}",),
+        reasons=(reason,),
         categories=gate.category_results(snapshot),
         totals=gate.count("total", ()),
     )
     return GateOutcome(
         verdict=verdict,
         snapshot=snapshot,
-        exit_code=4,
-        target_url=None,
-        environment="unknown",
+        exit_code=exit_code,
+        target_url=target_url,
+        environment=environment,
         started_at=timing.utc_now(),
         duration_s=0.0,
     )

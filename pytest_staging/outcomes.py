@@ -76,10 +76,10 @@ class OutcomeCollector:
     """Accumulates reports as they arrive and yields final records in arrival order."""
 
     def __init__(self) -> None:
-        self._tests: dict[str, _Progress] = {}
+        self._tests: dict[tuple[str, str], _Progress] = {}
 
     def add(self, report: pytest.TestReport) -> None:
-        progress = self._tests.setdefault(report.nodeid, _Progress())
+        progress = self._tests.setdefault((_worker(report), report.nodeid), _Progress())
         data = getattr(report, REPORT_ATTRIBUTE, None)
         if isinstance(data, dict) and data.get("v") == WIRE_VERSION:
             progress.categories = tuple(data["categories"])
@@ -94,10 +94,23 @@ class OutcomeCollector:
             progress.outcome, progress.crashed = "error", True
 
     def records(self) -> tuple[TestRecord, ...]:
-        return tuple(progress.record(nodeid) for nodeid, progress in self._tests.items())
+        return tuple(progress.record(nodeid) for (_, nodeid), progress in self._tests.items())
 
     def requests(self) -> list[dict[str, Any]]:
         return [request for progress in self._tests.values() for request in progress.requests]
 
-    def requests_of(self, nodeid: str) -> list[dict[str, Any]]:
-        return self._tests[nodeid].requests
+    def request_counts(self) -> dict[str, int]:
+        """Requests per node id, summed over every run of it (xdist's --dist each)."""
+        counts: dict[str, int] = {}
+        for (_, nodeid), progress in self._tests.items():
+            counts[nodeid] = counts.get(nodeid, 0) + len(progress.requests)
+        return counts
+
+    def reported(self) -> set[str]:
+        return {nodeid for _, nodeid in self._tests}
+
+
+def _worker(report: pytest.TestReport) -> str:
+    """The xdist worker a report came from ("" without xdist): each run of a test counts."""
+    gateway = getattr(getattr(report, "node", None), "gateway", None)
+    return str(getattr(gateway, "id", ""))

@@ -29,9 +29,11 @@ from pytest_staging.redaction import redactor
 from pytest_staging.settings import SETTINGS_KEY, StagingSettings
 
 if TYPE_CHECKING:
-    from collections.abc import Generator
+    from collections.abc import Generator, Sequence
 
     from xdist.workermanage import WorkerController
+
+    from pytest_staging.controller import GateController
 
 __all__ = ["staging_client", "staging_target"]
 
@@ -74,11 +76,12 @@ def _report_usage_error(config: pytest.Config, error: pytest.UsageError) -> None
     path = settings_module.report_path(config)
     if path is None:
         return
-    from pytest_staging.outcome import usage_error_outcome
+    from pytest_staging.outcome import early_outcome
     from pytest_staging.report import json_report
 
+    outcome = early_outcome(f"usage error: {error}", exit_code=pytest.ExitCode.USAGE_ERROR)
     with contextlib.suppress(OSError):  # the usage error itself is what the user must see
-        json_report.write(path, json_report.build(usage_error_outcome(str(error))))
+        json_report.write(path, json_report.build(outcome))
 
 
 def _is_worker(config: pytest.Config) -> bool:
@@ -101,9 +104,10 @@ def _activate(config: pytest.Config, settings: StagingSettings) -> StagingSettin
     config.add_cleanup(redactor.clear)
     config.stash[LOG_KEY] = RequestLog()
     if not _is_worker(config):
-        config.pluginmanager.register(GateController(config, settings, target), CONTROLLER_PLUGIN)
+        controller = GateController(config, settings, target)
+        config.pluginmanager.register(controller, CONTROLLER_PLUGIN)
         if config.pluginmanager.hasplugin("xdist"):
-            config.pluginmanager.register(XdistHooks(settings.url), "staging-xdist")
+            config.pluginmanager.register(XdistHooks(settings.url, controller), "staging-xdist")
     return settings
 
 
@@ -121,13 +125,20 @@ def _start_demo(config: pytest.Config, mode: str) -> str:
 
 
 class XdistHooks:
-    """Registered only when xdist is loaded: hands the controller's target to every worker."""
+    """Registered only when xdist is loaded: the target goes out to every worker, and
+    every worker's collected tests come back as results the controller must see."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, controller: GateController) -> None:
         self._url = url
+        self._controller = controller
 
     def pytest_configure_node(self, node: WorkerController) -> None:
         node.workerinput[WORKER_URL_KEY] = self._url
+
+    def pytest_xdist_node_collection_finished(
+        self, node: WorkerController, ids: Sequence[str]
+    ) -> None:
+        self._controller.expect(ids)
 
 
 @pytest.hookimpl(wrapper=True)

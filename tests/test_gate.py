@@ -107,10 +107,23 @@ def test_min_tests_makes_too_few_tests_a_no_go() -> None:
 
 
 def test_other_is_reported_but_gated_only_when_configured() -> None:
-    tests = records("other", passed=1, failed=1)
+    tests = (*records("smoke", passed=1), *records("other", passed=1, failed=1))
     assert gate.decide(snapshot(*tests)).go
     gated = gate.decide(snapshot(*tests, thresholds={**DEFAULT_THRESHOLDS, "other": 80}))
     assert gated.reasons == ("other: pass rate 50% (1 of 2) is below the threshold 80%",)
+
+
+def test_only_ungated_tests_is_no_go() -> None:
+    verdict = gate.decide(snapshot(*records("other", failed=2)))
+    assert verdict.reasons == (
+        "no test ran in a gated category (smoke, integration, performance, security): "
+        "mark tests with a category, or gate them with --staging-gate other=PERCENT",
+    )
+
+
+def test_collected_tests_without_a_result_are_no_go() -> None:
+    verdict = gate.decide(snapshot(*records("smoke", passed=2), never_reported=3))
+    assert verdict.reasons == ("3 collected test(s) never reported a result",)
 
 
 def test_non_strict_xpass_counts_as_passed() -> None:

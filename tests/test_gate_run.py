@@ -68,6 +68,7 @@ EXPECTED_CATEGORIES = {
 }
 
 Run = Callable[..., tuple[pytest.RunResult, dict[str, Any]]]
+SMOKE_TEST = "import pytest\n\n@pytest.mark.smoke\ndef test_one():\n    pass\n"
 INNER_RUN_OPTIONS = ("-p", "no:cacheprovider", "-W", "ignore::pytest.PytestAssertRewriteWarning")
 
 
@@ -342,7 +343,7 @@ def test_requests_are_timed_into_the_report(pytester: pytest.Pytester, run_gate:
 
 
 def test_wrong_deployed_version_is_not_ready(pytester: pytest.Pytester, run_gate: Run) -> None:
-    pytester.makepyfile(test_one="def test_one():\n    pass\n")
+    pytester.makepyfile(test_one=SMOKE_TEST)
     result, report = run_gate("--staging-expect-version=2.0.0")
     assert result.ret == 69
     assert report["reasons"] == [
@@ -408,3 +409,120 @@ def test_a_crashed_xdist_worker_is_no_go(pytester: pytest.Pytester, run_gate: Ru
         in report["reasons"]
     )
     assert report["categories"]["integration"]["passed"] == 4
+
+
+def test_a_test_failing_on_one_xdist_worker_of_dist_each_is_no_go(
+    pytester: pytest.Pytester, run_gate: Run
+) -> None:
+    pytester.makepyfile(
+        """
+        import os
+        import pytest
+
+        @pytest.mark.smoke
+        def test_depends_on_worker():
+            assert os.environ["PYTEST_XDIST_WORKER"] != "gw0"
+        """
+    )
+    result, report = run_gate("-n", "2", "--dist", "each", subprocess=True)
+    assert result.ret == 1
+    assert report["categories"]["smoke"]["passed"] == 1
+    assert report["categories"]["smoke"]["failed"] == 1
+
+
+def test_pytest_exit_in_the_middle_of_a_run_is_no_go(
+    pytester: pytest.Pytester, run_gate: Run
+) -> None:
+    pytester.makepyfile(
+        """
+        import pytest
+
+        @pytest.fixture
+        def stops_the_run():
+            yield
+            pytest.exit("stop here", returncode=0)
+
+        @pytest.mark.smoke
+        def test_first(stops_the_run):
+            pass
+
+        @pytest.mark.smoke
+        def test_never_runs():
+            assert False
+        """
+    )
+    result, report = run_gate()
+    assert result.ret == 1
+    assert report["interrupted"] is True
+    assert report["reasons"] == ["the run was interrupted before it finished"]
+
+
+def test_an_internal_error_is_no_go(pytester: pytest.Pytester, run_gate: Run) -> None:
+    pytester.makeconftest(
+        """
+        def pytest_runtest_logfinish(nodeid, location):
+            raise RuntimeError("a plugin broke")
+        """
+    )
+    pytester.makepyfile(test_one=SMOKE_TEST)
+    result, report = run_gate(subprocess=True)
+    assert result.ret == pytest.ExitCode.INTERNAL_ERROR
+    assert report["verdict"] == "NO-GO"
+    assert report["interrupted"] is True
+
+
+def test_no_other_plugin_can_turn_a_no_go_into_exit_0(
+    pytester: pytest.Pytester, run_gate: Run
+) -> None:
+    pytester.makeconftest(
+        """
+        def pytest_sessionfinish(session, exitstatus):
+            if exitstatus == 5:
+                session.exitstatus = 0
+        """
+    )
+    pytester.makepyfile(test_none="")
+    result, report = run_gate()
+    assert report["verdict"] == "NO-GO"
+    assert result.ret == 1
+
+
+def test_a_killed_run_leaves_a_no_go_report_not_a_stale_go(
+    pytester: pytest.Pytester, run_gate: Run
+) -> None:
+    pytester.makepyfile(test_one=SMOKE_TEST)
+    _, first = run_gate()
+    assert first["verdict"] == "GO"
+    pytester.makepyfile(
+        test_one="""
+        import os, signal
+        import pytest
+
+        @pytest.mark.smoke
+        def test_killed():
+            os.kill(os.getpid(), signal.SIGKILL)
+        """
+    )
+    result, report = run_gate(subprocess=True)
+    assert result.ret == -9
+    assert report["verdict"] == "NO-GO"
+    assert report["reasons"] == [
+        "the run did not finish: it was stopped before the gate could decide"
+    ]
+
+
+def test_only_unmarked_tests_is_no_go(pytester: pytest.Pytester, run_gate: Run) -> None:
+    pytester.makepyfile(test_plain="def test_fails():\n    assert False\n")
+    result, report = run_gate()
+    assert result.ret == 1
+    assert report["reasons"][0].startswith("no test ran in a gated category")
+
+
+@pytest.mark.parametrize("mode", ["--setup-only", "--setup-plan", "--collect-only"])
+def test_runs_that_execute_no_test_body_have_no_gate(
+    pytester: pytest.Pytester, demo_url: str, mode: str
+) -> None:
+    pytester.makepyfile(test_one=SMOKE_TEST)
+    result = pytester.runpytest(*INNER_RUN_OPTIONS, f"--staging-url={demo_url}", mode)
+    assert result.ret == 0
+    assert "STAGING GATE" not in result.stdout.str()
