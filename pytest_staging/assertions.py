@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from jsonschema.protocols import Validator
 
 HEALTHY = "healthy"
+_CACHE_LIMIT = 256
 _validators: dict[int, tuple[Mapping[str, Any], Validator]] = {}
 
 
@@ -45,6 +46,8 @@ def _validator(schema: Mapping[str, Any]) -> Validator:
     cls = validator_for(schema)
     cls.check_schema(dict(schema))
     validator: Validator = cls(schema, format_checker=cls.FORMAT_CHECKER)
+    if len(_validators) >= _CACHE_LIMIT:  # schemas built per call must not grow it forever
+        _validators.clear()
     _validators[id(schema)] = (schema, validator)
     return validator
 
@@ -104,6 +107,8 @@ def assert_health(
     unhealthy = [(status_field, _read(response, document, status_field))]
     if components is not None and _has(document, components):
         parts = _read(response, document, components)
+        if not isinstance(parts, Mapping):
+            raise _fail(response, f"expected an object of components at {components}")
         for name, value in parts.items():
             state = value.get("status") if isinstance(value, Mapping) else value
             unhealthy.append((f"{components}/{name}", state))

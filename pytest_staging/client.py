@@ -120,8 +120,6 @@ def build_client(
     settings: StagingSettings,
     target: StagingTarget,
     log: RequestLog,
-    *,
-    timeout: float | None = None,
 ) -> httpx.Client:
     """One pooled client for the whole session, every request timed into `log`."""
     inner = httpx.HTTPTransport(verify=tls_verify(settings), proxy=proxy_for(target.url))
@@ -132,7 +130,7 @@ def build_client(
         base_url=target.url,
         headers=default_headers(settings),
         auth=auth,
-        timeout=settings.timeout if timeout is None else timeout,
+        timeout=settings.timeout,
         transport=TimedTransport(inner, log),
         trust_env=False,
     )

@@ -1,7 +1,8 @@
-"""The fixtures users' tests ask for: the target and the session's HTTP client."""
+"""The fixtures users' tests ask for: the target and the session's HTTP clients."""
 
 from __future__ import annotations
 
+import dataclasses
 from typing import TYPE_CHECKING
 
 import pytest
@@ -34,4 +35,18 @@ def staging_client(
 
     settings = pytestconfig.stash[SETTINGS_KEY]
     with build_client(settings, staging_target, pytestconfig.stash[LOG_KEY]) as client:
+        yield client
+
+
+@pytest.fixture(scope="session")
+def staging_anonymous_client(
+    pytestconfig: pytest.Config, staging_target: StagingTarget
+) -> Iterator[httpx.Client]:
+    """Like `staging_client` (TLS, timeout, timing) but with no credentials at all: no token,
+    no extra headers, no user:password from the URL; for "is this really protected?" checks."""
+    from pytest_staging.client import build_client
+
+    settings = dataclasses.replace(pytestconfig.stash[SETTINGS_KEY], token=None, headers=())
+    anonymous = dataclasses.replace(staging_target, username=None, password=None)
+    with build_client(settings, anonymous, pytestconfig.stash[LOG_KEY]) as client:
         yield client

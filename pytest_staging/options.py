@@ -31,7 +31,7 @@ class Option:
 
     name: str
     help: str
-    parse: Callable[[str], Any] | None = None
+    parse: Callable[[str], Any]
     kind: Kind = "value"
     metavar: str | None = None
     default: Any = None
@@ -83,7 +83,7 @@ OPTIONS: tuple[Option, ...] = (
     Option(
         "token",
         "Bearer token sent on every request; never printed. Not read from ini files.",
-        parsing.text,
+        parsing.token,
         metavar="TOKEN",
         ini=False,
     ),
@@ -102,7 +102,7 @@ OPTIONS: tuple[Option, ...] = (
     Option(
         "ca_bundle",
         "CA bundle (PEM) to verify the target's TLS certificate with.",
-        parsing.readable_file,
+        parsing.ca_bundle,
         metavar="PATH",
     ),
     Option(

@@ -8,28 +8,36 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from pytest_staging.demo.modes import DEMO_MODES
 
+MAX_SECONDS = 86_400
+"""A day: longer waits are mistakes, and the OS rejects far larger socket timeouts."""
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
 
 
 def url(value: str) -> str:
-    """An absolute http(s) URL with a host; a trailing slash is dropped."""
+    """An absolute http(s) URL with a host httpx accepts; a trailing slash is dropped."""
+    import httpx
+
+    text = value.strip()
     try:
-        parts = urlsplit(value.strip())
-        parts.port  # noqa: B018 - raises ValueError on a non-numeric port
-    except ValueError:
+        parts = urlsplit(text)
+        parts.port  # noqa: B018 - raises ValueError on a bad port
+        (parts.hostname or "").encode("idna")
+        httpx.URL(text)
+    except (ValueError, UnicodeError, httpx.InvalidURL):
         parts = None
     if parts is None or parts.scheme not in {"http", "https"} or not parts.hostname:
         raise argparse.ArgumentTypeError(
             "expected an absolute http:// or https:// URL with a host, "
             "e.g. https://staging.example.com"
         )
-    return value.strip().rstrip("/")
+    return text.rstrip("/")
 
 
 def _seconds(value: str, *, allow_zero: bool) -> float:
@@ -37,9 +45,12 @@ def _seconds(value: str, *, allow_zero: bool) -> float:
         seconds = float(value)
     except ValueError:
         seconds = math.nan
-    if not math.isfinite(seconds) or seconds < 0 or (seconds == 0 and not allow_zero):
-        lower = "0 or more" if allow_zero else "more than 0"
-        raise argparse.ArgumentTypeError(f"expected a number of seconds, {lower}, e.g. 30")
+    too_small = seconds < 0 or (seconds == 0 and not allow_zero)
+    if not math.isfinite(seconds) or too_small or seconds > MAX_SECONDS:
+        lower = "from 0" if allow_zero else "above 0"
+        raise argparse.ArgumentTypeError(
+            f"expected a number of seconds {lower} up to {MAX_SECONDS}, e.g. 30"
+        )
     return seconds
 
 
@@ -65,14 +76,30 @@ def gate(value: str) -> tuple[str, float]:
     return name.strip(), percent
 
 
+def _header_safe(value: str) -> bool:
+    """Printable ASCII only: no CR/LF to smuggle in headers, nothing httpx cannot encode."""
+    return all(" " <= character <= "~" for character in value)
+
+
 def header(value: str) -> tuple[str, str]:
     """`Name: value`; the message never repeats the value (it may be a secret)."""
     name, sep, content = value.partition(":")
-    if not sep or not name.strip() or " " in name.strip():
+    if not sep or not name.strip() or " " in name.strip() or not _header_safe(value):
         raise argparse.ArgumentTypeError(
-            "expected 'Name: value', e.g. 'X-Api-Key: ...' (the value is not shown)"
+            "expected 'Name: value' in printable ASCII, e.g. 'X-Api-Key: ...' "
+            "(the value is not shown)"
         )
     return name.strip(), content.strip()
+
+
+def token(value: str) -> str:
+    """A bearer token: printable ASCII without spaces; never echoed."""
+    text = value.strip()
+    if not text or not _header_safe(text) or " " in text:
+        raise argparse.ArgumentTypeError(
+            "expected a token of printable ASCII without spaces (the value is not shown)"
+        )
+    return text
 
 
 def demo_mode(value: str) -> str:
@@ -83,17 +110,35 @@ def demo_mode(value: str) -> str:
     return value
 
 
-def readable_file(value: str) -> Path:
-    path = Path(value).expanduser()
-    if not path.is_file():
-        raise argparse.ArgumentTypeError(f"{value!r} is not a readable file")
+def _path(value: str) -> Path:
+    try:
+        return Path(value).expanduser()
+    except RuntimeError:  # ~user that does not exist
+        raise argparse.ArgumentTypeError(f"{value!r}: cannot expand '~' in this path") from None
+
+
+def ca_bundle(value: str) -> Path:
+    """A PEM file of CA certificates that the ssl module can load."""
+    import ssl
+
+    path = _path(value)
+    try:
+        ssl.create_default_context(cafile=str(path))
+    except OSError as exc:  # ssl.SSLError is an OSError too
+        ssl_problem = isinstance(exc, ssl.SSLError) or not exc.strerror
+        reason = "not a PEM CA bundle" if ssl_problem else exc.strerror
+        raise argparse.ArgumentTypeError(f"{value!r} cannot be used: {reason}") from None
     return path
 
 
 def output_path(value: str) -> Path:
-    path = Path(value).expanduser()
+    """A file path whose folder exists and is writable, or can be created."""
+    path = _path(value)
     if path.is_dir():
         raise argparse.ArgumentTypeError(f"{value!r} is a directory; expected a file path")
+    folder = next((p for p in (path.parent, *path.parent.parents) if p.exists()), Path.cwd())
+    if not folder.is_dir() or not os.access(folder, os.W_OK):
+        raise argparse.ArgumentTypeError(f"{value!r} cannot be written: {folder} is not writable")
     return path
 
 

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from pytest_staging import settings as settings_module
-from pytest_staging.fixtures import staging_client, staging_target
+from pytest_staging.fixtures import staging_anonymous_client, staging_client, staging_target
 from pytest_staging.options import add_options
 from pytest_staging.outcomes import CRITICAL, REPORT_ATTRIBUTE, report_data
 from pytest_staging.recording import LOG_KEY, RequestLog
@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 
     from pytest_staging.controller import GateController
 
-__all__ = ["staging_client", "staging_target"]
+__all__ = ["staging_anonymous_client", "staging_client", "staging_target"]
 
 WORKER_URL_KEY = "pytest_staging_url"
 MARKERS = {
@@ -100,7 +100,7 @@ def _activate(config: pytest.Config, settings: StagingSettings) -> StagingSettin
         settings = dataclasses.replace(settings, url=_start_demo(config, settings.demo))
     assert settings.url is not None
     target = StagingTarget.from_url(settings.url, settings.environment)
-    redactor.register([*settings.secrets(), *([target.password] if target.password else [])])
+    redactor.register([*settings.secrets(), *target.secrets()])
     config.add_cleanup(redactor.clear)
     config.stash[LOG_KEY] = RequestLog()
     if not _is_worker(config):

@@ -16,6 +16,7 @@ document reports.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -166,7 +167,7 @@ def http_probe(
     import httpx
 
     start = clock()
-    numbers = iter(range(1, 1_000_000))
+    numbers = itertools.count(1)
 
     def probe(timeout: float) -> Attempt:
         number = next(numbers)

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from pytest_staging.gate import OTHER
 from pytest_staging.options import CATEGORIES_INI, OPTIONS, Option
 from pytest_staging.redaction import Secret
 
@@ -25,7 +26,6 @@ if TYPE_CHECKING:
     from pathlib import Path
 
 BUILTIN_CATEGORIES = ("smoke", "integration", "performance", "security")
-OTHER_CATEGORY = "other"
 DEFAULT_THRESHOLDS: Mapping[str, float] = MappingProxyType(
     {"smoke": 100.0, "integration": 95.0, "performance": 90.0, "security": 100.0}
 )
@@ -107,7 +107,6 @@ def _split_env_list(option: Option, raw: str) -> list[str]:
 
 
 def _parse_one(option: Option, raw: str, source: str) -> Any:
-    assert option.parse is not None
     try:
         return option.parse(raw)
     except argparse.ArgumentTypeError as exc:
@@ -167,7 +166,7 @@ def _target(url: _Found, demo: _Found) -> tuple[str | None, str | None]:
 
 
 def _gates(gates: _Found, categories: tuple[str, ...]) -> dict[str, float]:
-    known = (*categories, OTHER_CATEGORY)
+    known = (*categories, OTHER)
     for name, _ in gates.value:
         if name not in known:
             raise pytest.UsageError(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit, urlunsplit
 
@@ -40,5 +41,9 @@ class StagingTarget:
             password=Secret(unquote(parts.password or "")),
         )
 
-    def url_for(self, path: str) -> str:
-        return f"{self.url}/{path.lstrip('/')}"
+    def secrets(self) -> list[Secret]:
+        """The URL's password, and the Basic credentials as they travel on the wire."""
+        if self.username is None or self.password is None:
+            return []
+        pair = f"{self.username}:{self.password.reveal()}".encode()
+        return [self.password, Secret(base64.b64encode(pair).decode("ascii"))]

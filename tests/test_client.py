@@ -256,3 +256,30 @@ def test_the_duration_runs_until_the_body_is_closed(demo_url: str) -> None:
         response.read()
         now[0] += 1.0
     assert log.take() == [RequestRecord("GET", "/health", 200, 250.0)]
+
+
+def test_url_credentials_are_masked_in_both_their_forms() -> None:
+    """The password as typed and the Basic credentials as they travel in a header."""
+    from pytest_staging.redaction import Redactor
+
+    target = StagingTarget.from_url("http://alice:Sup3rSecret@127.0.0.1:1", "staging")
+    redactor = Redactor()
+    redactor.register(target.secrets())
+    wire = base64.b64encode(b"alice:Sup3rSecret").decode()
+    assert redactor.redact(f"Authorization: Basic {wire}; pw=Sup3rSecret") == (
+        "Authorization: Basic ***; pw=***"
+    )
+
+
+def test_the_json_report_masks_secrets_that_json_would_escape(tmp_path: Path) -> None:
+    from pytest_staging.redaction import redactor
+    from pytest_staging.report import json_report
+
+    redactor.register(['pa"ss\\word'])
+    try:
+        json_report.write(tmp_path / "r.json", {"reasons": ['login with pa"ss\\word failed']})
+    finally:
+        redactor.clear()
+    text = (tmp_path / "r.json").read_text(encoding="utf-8")
+    assert "pa" not in text.replace("***", "")
+    assert json.loads(text) == {"reasons": ["login with *** failed"]}

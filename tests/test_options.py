@@ -36,16 +36,16 @@ PASSING_TEST = "import pytest\n\n@pytest.mark.smoke\ndef test_ok():\n    pass\n"
         ),
         (
             ("--staging-timeout=0",),
-            "--staging-timeout: expected a number of seconds, more than 0, e.g. 30",
+            "--staging-timeout: expected a number of seconds above 0 up to 86400, e.g. 30",
         ),
         (
             ("--staging-wait=-1",),
-            "--staging-wait: expected a number of seconds, 0 or more, e.g. 30",
+            "--staging-wait: expected a number of seconds from 0 up to 86400, e.g. 30",
         ),
         (("--staging-header", "no-colon-here"), "--staging-header: expected 'Name: value'*"),
         (
             ("--staging-ca-bundle=/nonexistent/ca.pem",),
-            "--staging-ca-bundle: '/nonexistent/ca.pem' is not a readable file",
+            "--staging-ca-bundle: '/nonexistent/ca.pem' cannot be used: No such file or directory",
         ),
     ],
 )
@@ -112,7 +112,10 @@ def test_bad_ini_value_names_the_key(pytester: pytest.Pytester) -> None:
 def test_conflicting_options_exit_4(
     pytester: pytest.Pytester, args: tuple[str, ...], expected: str
 ) -> None:
-    bundle = pytester.makefile(".pem", ca="not used")
+    import trustme
+
+    bundle = pytester.path / "ca.pem"
+    trustme.CA().cert_pem.write_to_path(str(bundle))
     pytester.makepyfile(PASSING_TEST)
     result = pytester.runpytest(*INNER_RUN_OPTIONS, *(arg.format(bundle=bundle) for arg in args))
     assert result.ret == pytest.ExitCode.USAGE_ERROR
@@ -306,3 +309,29 @@ def test_the_json_report_is_readable_by_others(pytester: pytest.Pytester, demo_u
         *INNER_RUN_OPTIONS, f"--staging-url={demo_url}", "--staging-report=gate.json"
     )
     assert (pytester.path / "gate.json").stat().st_mode & 0o777 == 0o644
+
+
+def test_a_file_that_is_not_a_ca_bundle_exits_4(pytester: pytest.Pytester) -> None:
+    pytester.makefile(".pem", ca="not a certificate")
+    pytester.makepyfile(PASSING_TEST)
+    result = pytester.runpytest(*INNER_RUN_OPTIONS, "--staging-ca-bundle=ca.pem")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(
+        ["ERROR: --staging-ca-bundle: 'ca.pem' cannot be used: not a PEM CA bundle"]
+    )
+
+
+def test_an_unwritable_report_path_exits_4(pytester: pytest.Pytester) -> None:
+    pytester.makefile(".txt", blocker="a file where a folder should be")
+    pytester.makepyfile(PASSING_TEST)
+    result = pytester.runpytest(
+        *INNER_RUN_OPTIONS,
+        "--staging-url=http://127.0.0.1:9",
+        "--staging-report=blocker.txt/gate.json",
+    )
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(
+        [
+            "ERROR: --staging-report: 'blocker.txt/gate.json' cannot be written: *blocker.txt is not writable"
+        ]
+    )

@@ -118,10 +118,21 @@ def build(outcome: GateOutcome) -> dict[str, Any]:
     }
 
 
+def _redacted(value: Any) -> Any:
+    """Mask secrets in every string before serialising (escaping would hide them after)."""
+    if isinstance(value, str):
+        return redactor.redact(value)
+    if isinstance(value, dict):
+        return {key: _redacted(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_redacted(item) for item in value]
+    return value
+
+
 def write(path: Path, document: dict[str, Any]) -> None:
     """Write `document` to `path` atomically, secrets masked; parent folders are created."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    text = redactor.redact(json.dumps(document, indent=2, ensure_ascii=False)) + "\n"
+    text = json.dumps(_redacted(document), indent=2, ensure_ascii=False) + "\n"
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as stream:
