@@ -17,6 +17,7 @@ document reports.
 from __future__ import annotations
 
 import itertools
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -33,6 +34,8 @@ MIN_ATTEMPT_SECONDS = 0.05
 """The shortest time left that is still worth one more probe."""
 TIMEOUT_FLOOR_SECONDS = 0.001
 """httpx treats a zero timeout as "fail at once"; never pass less than this."""
+MAX_BODY_BYTES = 64 * 1024
+"""A health document is small; read no more of a runaway body."""
 BACKOFF_FIRST_SECONDS = 0.25
 BACKOFF_MAX_SECONDS = 5.0
 
@@ -163,7 +166,12 @@ def wait_until_ready(
 def http_probe(
     client: httpx.Client, check: HealthCheck, clock: Callable[[], float] = timing.monotonic
 ) -> Probe:
-    """A probe that GETs the health endpoint with `client` and never raises on network errors."""
+    """A probe that GETs the health endpoint with `client` and never raises on network errors.
+
+    httpx's timeout bounds each phase (connect, each read), not the whole request, so the
+    body is read chunk by chunk against the attempt's own deadline, and redirects are not
+    followed: a slow-dripping or redirecting endpoint cannot stretch the wait.
+    """
     import httpx
 
     start = clock()
@@ -171,22 +179,39 @@ def http_probe(
 
     def probe(timeout: float) -> Attempt:
         number = next(numbers)
+        ends = clock() + timeout
         try:
-            with client.stream("GET", check.path, timeout=timeout, follow_redirects=True) as got:
+            with client.stream("GET", check.path, timeout=timeout) as got:
                 address = _peer_address(got)
-                got.read()
+                body = _read_within(got, ends, clock)
         except httpx.HTTPError as exc:
             return Attempt(number, clock() - start, error=_error_text(exc))
         return Attempt(
             number,
             clock() - start,
             status=got.status_code,
-            body=got.text,
-            version=_version(got, check.version_field),
+            body=body,
+            version=_version(body, check.version_field),
             address=address,
         )
 
     return probe
+
+
+def _read_within(response: httpx.Response, ends: float, clock: Callable[[], float]) -> str:
+    """The body (at most MAX_BODY_BYTES), or a ReadTimeout once the attempt's time is up."""
+    import httpx
+
+    body = bytearray()
+    for chunk in response.iter_bytes():
+        body += chunk
+        if len(body) >= MAX_BODY_BYTES:
+            break
+        if clock() > ends:
+            raise httpx.ReadTimeout(
+                "the health body did not arrive in time", request=response.request
+            )
+    return body[:MAX_BODY_BYTES].decode(response.encoding or "utf-8", errors="replace")
 
 
 def _error_text(exc: Exception) -> str:
@@ -194,9 +219,9 @@ def _error_text(exc: Exception) -> str:
     return f"{type(exc).__name__}: {excerpt(detail, 200)}"
 
 
-def _version(response: httpx.Response, pointer: str) -> str | None:
+def _version(body: str, pointer: str) -> str | None:
     try:
-        value: Any = json_pointer.resolve(response.json(), pointer)
+        value: Any = json_pointer.resolve(json.loads(body), pointer)
     except (ValueError, json_pointer.PointerError):
         return None
     return None if value is None else str(value)

@@ -349,6 +349,40 @@ def slow_url() -> Iterator[str]:
         thread.join()
 
 
+class _DrippingHandler(BaseHTTPRequestHandler):
+    """Answers 503 at once, then drips the body one byte every 0.1 s (until released)."""
+
+    server: _HoldingServer
+
+    def do_GET(self) -> None:
+        self.send_response(503)
+        self.send_header("Content-Length", "100")
+        self.end_headers()
+        for _ in range(100):
+            if self.server.release.wait(0.1):
+                return
+            self.wfile.write(b"x")
+            self.wfile.flush()
+
+    def log_message(self, format: str, *args: object) -> None:
+        """Keep the test output clean."""
+
+
+@pytest.fixture
+def dripping_url() -> Iterator[str]:
+    server = _HoldingServer()
+    server.RequestHandlerClass = _DrippingHandler
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.release.set()
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
 @pytest.fixture
 def closed_url() -> str:
     """A loopback port nobody listens on: bound for a free number, then closed."""
@@ -414,6 +448,18 @@ def test_http_probe_gives_up_at_its_timeout(slow_url: str, probe_for: MakeProbe)
     assert attempt.error is not None
     assert attempt.error.startswith("ReadTimeout: ")
     assert "timed out" in attempt.error
+
+
+def test_http_probe_of_a_dripping_body_ends_near_its_timeout(
+    dripping_url: str, probe_for: MakeProbe
+) -> None:
+    """httpx's timeout is per read; a byte every 0.1 s would otherwise keep it going 10 s."""
+    probe = probe_for(dripping_url)
+    started = time.perf_counter()
+    attempt = probe(0.5)
+    assert time.perf_counter() - started < 1.5
+    assert attempt.status is None
+    assert attempt.error == "ReadTimeout: the health body did not arrive in time"
 
 
 def test_http_probe_of_a_non_json_page_reads_no_version(demo_url: str) -> None:
