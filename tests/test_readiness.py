@@ -335,9 +335,10 @@ class _HoldingHandler(BaseHTTPRequestHandler):
         self.server.release.wait(2.0)
 
 
-@pytest.fixture
-def slow_url() -> Iterator[str]:
+def _serve(handler: type[BaseHTTPRequestHandler]) -> Iterator[str]:
+    """Serve `handler` on 127.0.0.1 in a thread; release, stop and join it afterwards."""
     server = _HoldingServer()
+    server.RequestHandlerClass = handler
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
     thread.start()
     try:
@@ -347,6 +348,11 @@ def slow_url() -> Iterator[str]:
         server.shutdown()
         server.server_close()
         thread.join()
+
+
+@pytest.fixture
+def slow_url() -> Iterator[str]:
+    yield from _serve(_HoldingHandler)
 
 
 class _DrippingHandler(BaseHTTPRequestHandler):
@@ -370,17 +376,7 @@ class _DrippingHandler(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def dripping_url() -> Iterator[str]:
-    server = _HoldingServer()
-    server.RequestHandlerClass = _DrippingHandler
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.release.set()
-        server.shutdown()
-        server.server_close()
-        thread.join()
+    yield from _serve(_DrippingHandler)
 
 
 @pytest.fixture
