@@ -92,7 +92,7 @@ class GateController:
 
     def _show_attempt(self, attempt: Attempt, problem: str | None) -> None:
         budget = f" of {self._settings.wait:g}s" if self._settings.wait else ""
-        level = "healthy" if self._settings.wait else "the target answers"
+        level = "ready" if self._settings.wait else "the target answers"
         state = f"GET /health {attempt.describe()}: {level}" if problem is None else problem
         self._write_line(
             f"staging readiness: attempt {attempt.number} at {attempt.elapsed_s:.1f}s{budget}: "
