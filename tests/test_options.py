@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 import pytest
+import trustme  # at import time: pytester drops modules a test imports, and cryptography cannot be imported twice
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -112,8 +113,6 @@ def test_bad_ini_value_names_the_key(pytester: pytest.Pytester) -> None:
 def test_conflicting_options_exit_4(
     pytester: pytest.Pytester, args: tuple[str, ...], expected: str
 ) -> None:
-    import trustme
-
     bundle = pytester.path / "ca.pem"
     trustme.CA().cert_pem.write_to_path(str(bundle))
     pytester.makepyfile(PASSING_TEST)
