@@ -81,7 +81,7 @@ class _Lookup:
 
     def find(self, option: Option) -> _Found:
         from_cli = self._config.getoption(option.dest)
-        if from_cli is True or from_cli:
+        if from_cli:
             value = True if from_cli is True else _parse_all(option, from_cli, option.flag)
             return _Found(value, option.flag, 0)
         if option.env and self._environ.get(option.env_var, "").strip():
