@@ -7,7 +7,22 @@ the response assertions and the target type.
 
 from __future__ import annotations
 
-from pytest_staging.assertions import assert_envelope, assert_health, assert_status, json_body
+from pytest_staging.assertions import (
+    assert_envelope,
+    assert_health,
+    assert_schema,
+    assert_status,
+    json_at,
+    json_body,
+)
 from pytest_staging.target import StagingTarget
 
-__all__ = ["StagingTarget", "assert_envelope", "assert_health", "assert_status", "json_body"]
+__all__ = [
+    "StagingTarget",
+    "assert_envelope",
+    "assert_health",
+    "assert_schema",
+    "assert_status",
+    "json_at",
+    "json_body",
+]

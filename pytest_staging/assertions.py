@@ -83,14 +83,35 @@ def assert_status(response: httpx.Response, expected: int | Iterable[int]) -> No
         raise _fail(response, f"expected status {wanted}, got {response.status_code}")
 
 
-def assert_envelope(response: httpx.Response, data_schema: Mapping[str, Any] | None = None) -> Any:
-    """The body is a valid envelope (and `data` matches `data_schema`); returns `data`."""
+def assert_envelope(
+    response: httpx.Response,
+    data_schema: Mapping[str, Any] | None = None,
+    *,
+    envelope_schema: Mapping[str, Any] | None = None,
+) -> Any:
+    """The body is a valid envelope (the built-in one unless `envelope_schema` is given)
+    and its `data` matches `data_schema`; returns `data`."""
     __tracebackhide__ = True
     body = json_body(response)
-    _check_schema(response, body, schemas.load("envelope"), "", "envelope")
+    _check_schema(response, body, envelope_schema or schemas.load("envelope"), "", "envelope")
     if data_schema is not None:
-        _check_schema(response, body["data"], data_schema, "/data", "envelope data")
-    return body["data"]
+        data = json_at(response, "/data")
+        _check_schema(response, data, data_schema, "/data", "envelope data")
+    return body.get("data") if isinstance(body, Mapping) else None
+
+
+def assert_schema(response: httpx.Response, schema: Mapping[str, Any]) -> Any:
+    """The JSON body matches `schema`; returns the body."""
+    __tracebackhide__ = True
+    body = json_body(response)
+    _check_schema(response, body, schema, "", "body")
+    return body
+
+
+def json_at(response: httpx.Response, pointer: str) -> Any:
+    """The value at the JSON pointer in the body, or an `AssertionError` naming the pointer."""
+    __tracebackhide__ = True
+    return _read(response, json_body(response), pointer)
 
 
 def assert_health(

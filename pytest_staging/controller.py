@@ -16,12 +16,12 @@ import pytest
 from pytest_staging import gate, timing
 from pytest_staging.outcome import GateOutcome
 from pytest_staging.outcomes import OutcomeCollector
-from pytest_staging.readiness import Attempt, HealthCheck, Readiness
 from pytest_staging.report import terminal
 
 if TYPE_CHECKING:
     from collections.abc import Generator, Iterable
 
+    from pytest_staging.readiness import Attempt, Readiness
     from pytest_staging.settings import StagingSettings
     from pytest_staging.target import StagingTarget
 
@@ -78,7 +78,7 @@ class GateController:
         from pytest_staging.readiness import http_probe, wait_until_ready
         from pytest_staging.recording import RequestLog
 
-        check = HealthCheck()
+        check = self._settings.manifest.health
         settings = self._settings
         with build_client(settings, self._target, RequestLog()) as client:
             return wait_until_ready(
@@ -93,7 +93,8 @@ class GateController:
     def _show_attempt(self, attempt: Attempt, problem: str | None) -> None:
         budget = f" of {self._settings.wait:g}s" if self._settings.wait else ""
         level = "ready" if self._settings.wait else "the target answers"
-        state = f"GET /health {attempt.describe()}: {level}" if problem is None else problem
+        path = self._settings.manifest.health.path
+        state = f"GET {path} {attempt.describe()}: {level}" if problem is None else problem
         self._write_line(
             f"staging readiness: attempt {attempt.number} at {attempt.elapsed_s:.1f}s{budget}: "
             f"{state}"
@@ -154,6 +155,7 @@ class GateController:
             tests=self._collector.records(),
             thresholds=self._settings.thresholds(),
             explicit=frozenset(self._settings.gates),
+            min_tests=self._settings.min_tests,
             categories=self._settings.categories,
             collection_errors=self._collection_errors,
             interrupted=broken_off and not self._collection_errors and not not_ready,

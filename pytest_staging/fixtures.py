@@ -1,4 +1,4 @@
-"""The fixtures users' tests ask for: the target and the session's HTTP clients."""
+"""The fixtures users' tests ask for: the settings, the manifest, the target and the clients."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from pytest_staging.recording import LOG_KEY
-from pytest_staging.settings import SETTINGS_KEY
+from pytest_staging.settings import SETTINGS_KEY, StagingSettings
 from pytest_staging.target import NO_TARGET_MESSAGE, StagingTarget
 
 if TYPE_CHECKING:
@@ -16,37 +16,87 @@ if TYPE_CHECKING:
 
     import httpx
 
+    from pytest_staging.manifest import Manifest
+
 
 @pytest.fixture(scope="session")
-def staging_target(pytestconfig: pytest.Config) -> StagingTarget:
+def staging_settings(pytestconfig: pytest.Config) -> StagingSettings:
+    """The run's resolved settings (options, environment, manifest); read-only."""
+    return pytestconfig.stash.get(SETTINGS_KEY, None) or StagingSettings()
+
+
+@pytest.fixture(scope="session")
+def staging_manifest(staging_settings: StagingSettings) -> Manifest:
+    """The target manifest; an empty `Manifest()` when the run has none."""
+    return staging_settings.manifest
+
+
+@pytest.fixture(scope="session")
+def staging_target(staging_settings: StagingSettings) -> StagingTarget:
     """The configured target; fails with how to configure one when there is none."""
-    settings = pytestconfig.stash.get(SETTINGS_KEY, None)
-    if settings is None or settings.url is None:
+    if staging_settings.url is None:
         pytest.fail(NO_TARGET_MESSAGE, pytrace=False)
-    return StagingTarget.from_url(settings.url, settings.environment)
+    return StagingTarget.from_url(staging_settings.url, staging_settings.environment)
 
 
 @pytest.fixture(scope="session")
 def staging_client(
-    pytestconfig: pytest.Config, staging_target: StagingTarget
+    pytestconfig: pytest.Config, staging_settings: StagingSettings, staging_target: StagingTarget
 ) -> Iterator[httpx.Client]:
     """One `httpx.Client` for the session: base URL, timeout, TLS, auth; every request timed."""
     from pytest_staging.client import build_client
 
-    settings = pytestconfig.stash[SETTINGS_KEY]
-    with build_client(settings, staging_target, pytestconfig.stash[LOG_KEY]) as client:
+    with build_client(staging_settings, staging_target, pytestconfig.stash[LOG_KEY]) as client:
         yield client
 
 
 @pytest.fixture(scope="session")
 def staging_anonymous_client(
-    pytestconfig: pytest.Config, staging_target: StagingTarget
+    pytestconfig: pytest.Config, staging_settings: StagingSettings, staging_target: StagingTarget
 ) -> Iterator[httpx.Client]:
     """Like `staging_client` (TLS, timeout, timing) but with no credentials at all: no token,
     no extra headers, no user:password from the URL; for "is this really protected?" checks."""
     from pytest_staging.client import build_client
 
-    settings = dataclasses.replace(pytestconfig.stash[SETTINGS_KEY], token=None, headers=())
+    settings = dataclasses.replace(staging_settings, token=None, headers=())
     anonymous = dataclasses.replace(staging_target, username=None, password=None)
     with build_client(settings, anonymous, pytestconfig.stash[LOG_KEY]) as client:
+        yield client
+
+
+@pytest.fixture(scope="session")
+def staging_auth_client(
+    pytestconfig: pytest.Config,
+    staging_settings: StagingSettings,
+    staging_target: StagingTarget,
+    staging_anonymous_client: httpx.Client,
+) -> Iterator[httpx.Client]:
+    """A client that carries the manifest's `[auth]` credentials: the token from a login,
+    HTTP Basic, or the `--staging-token`. Fails (for the tests that need it) when a
+    credential variable is missing or the login is refused."""
+    from pytest_staging import auth as auth_module
+    from pytest_staging.client import build_client
+
+    auth = staging_settings.manifest.auth
+    if auth is None:
+        pytest.fail("this test needs credentials: declare [auth] in the manifest", pytrace=False)
+    settings, target = staging_settings, staging_target
+    try:
+        if auth.kind == "bearer" and settings.token is None:
+            pytest.fail(
+                "auth.kind = bearer sends the token of --staging-token / PYTEST_STAGING_TOKEN, "
+                "which is not set",
+                pytrace=False,
+            )
+        if auth.kind == "basic":
+            username, password = auth_module.credentials(settings, auth)
+            target = dataclasses.replace(target, username=username, password=password)
+        elif auth.kind == "bearer-login":
+            username, password = auth_module.credentials(settings, auth)
+            answer = auth_module.login(staging_anonymous_client, auth, username, password)
+            token = auth_module.token_from(answer, auth)
+            settings = dataclasses.replace(settings, token=token)
+    except (LookupError, auth_module.LoginFailed) as exc:
+        pytest.fail(f"cannot authenticate with the manifest's [auth]: {exc}", pytrace=False)
+    with build_client(settings, target, pytestconfig.stash[LOG_KEY]) as client:
         yield client

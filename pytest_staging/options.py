@@ -66,10 +66,26 @@ OPTIONS: tuple[Option, ...] = (
     Option("url", "Base URL of the target to verify.", parsing.url, metavar="URL"),
     Option(
         "env",
-        "Environment name, shown in the header and the reports.",
+        "Environment name: picks environments.NAME.url from the manifest when no URL is "
+        "given, and is shown in the header and the reports.",
         parsing.text,
         metavar="NAME",
         default="staging",
+    ),
+    Option(
+        "manifest",
+        "The target manifest (TOML) describing the service; default: staging.toml in "
+        "the rootdir if present.",
+        parsing.text,
+        metavar="PATH",
+    ),
+    Option(
+        "suites",
+        "Add the bundled suites (smoke, integration, security, monitoring) to the run; "
+        "they replace testpaths when no paths are given.",
+        parsing.flag,
+        kind="flag",
+        default=False,
     ),
     Option(
         "demo",
@@ -123,11 +139,19 @@ OPTIONS: tuple[Option, ...] = (
     Option(
         "gate",
         "Gate threshold CATEGORY=PERCENT, repeatable; overrides the defaults "
-        "(smoke=100 integration=95 performance=90 security=100). "
+        "(smoke=100 integration=95 performance=90 security=100 monitoring=100). "
         "The env variable takes a comma-separated list.",
         parsing.gate,
         kind="append",
         metavar="CATEGORY=PERCENT",
+    ),
+    Option(
+        "allow_destructive",
+        "Run tests marked destructive (never on an environment the manifest marks "
+        "sensitive). Implied by --staging-demo.",
+        parsing.flag,
+        kind="flag",
+        default=False,
     ),
     Option(
         "report",

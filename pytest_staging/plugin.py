@@ -5,7 +5,9 @@ Lifecycle, top to bottom:
 - `pytest_configure`: markers; settings resolved once into `config.stash`;
   with a target, the demo service started (controller only) and the
   controller's `GateController` registered, plus `XdistHooks` when xdist is
-  loaded. Without a target nothing else happens: the plugin stays inert.
+  loaded; with `--staging-suites`, the bundled suites added to the paths.
+  Without a target nothing else happens: the plugin stays inert.
+- `pytest_collection_modifyitems`: destructive tests withheld unless allowed.
 - `pytest_runtest_makereport`: every report carries the test's categories,
   criticality and requests, so the controller counts the same with and
   without xdist.
@@ -20,8 +22,16 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from pytest_staging import bundled_suites
 from pytest_staging import settings as settings_module
-from pytest_staging.fixtures import staging_anonymous_client, staging_client, staging_target
+from pytest_staging.fixtures import (
+    staging_anonymous_client,
+    staging_auth_client,
+    staging_client,
+    staging_manifest,
+    staging_settings,
+    staging_target,
+)
 from pytest_staging.options import add_options
 from pytest_staging.outcomes import CRITICAL, REPORT_ATTRIBUTE, report_data
 from pytest_staging.recording import LOG_KEY, RequestLog
@@ -35,7 +45,14 @@ if TYPE_CHECKING:
 
     from pytest_staging.controller import GateController
 
-__all__ = ["staging_anonymous_client", "staging_client", "staging_target"]
+__all__ = [
+    "staging_anonymous_client",
+    "staging_auth_client",
+    "staging_client",
+    "staging_manifest",
+    "staging_settings",
+    "staging_target",
+]
 
 WORKER_URL_KEY = "pytest_staging_url"
 MARKERS = {
@@ -43,6 +60,7 @@ MARKERS = {
     "integration": "staging gate category: the pieces work together (schemas, flows).",
     "performance": "staging gate category: latency and load within budget.",
     "security": "staging gate category: headers, TLS, auth and error hygiene.",
+    "monitoring": "staging gate category: metrics and operational signals (cache, series).",
     CRITICAL: "any failure of this test is a NO-GO, whatever the pass rates.",
     "destructive": "changes data on the target (creates, deletes); keep it off sensitive targets.",
 }
@@ -63,6 +81,8 @@ def pytest_configure(config: pytest.Config) -> None:
         for name in settings.categories:
             if name not in MARKERS:
                 config.addinivalue_line("markers", f"{name}: staging gate category (from ini).")
+        if settings.suites:
+            bundled_suites.add_to_run(config)
         if settings.active:
             settings = _activate(config, settings)
     except pytest.UsageError as error:
@@ -139,6 +159,14 @@ class XdistHooks:
         self, node: WorkerController, ids: Sequence[str]
     ) -> None:
         self._controller.expect(ids)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    settings = config.stash.get(SETTINGS_KEY, None)
+    if settings is not None and settings.active:
+        from pytest_staging.guard import withhold_destructive
+
+        withhold_destructive(items, settings)
 
 
 @pytest.hookimpl(wrapper=True)

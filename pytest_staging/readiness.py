@@ -30,6 +30,8 @@ from pytest_staging.redaction import excerpt
 if TYPE_CHECKING:
     import httpx
 
+    from pytest_staging.manifest import Health
+
 MIN_ATTEMPT_SECONDS = 0.05
 """The shortest time left that is still worth one more probe."""
 TIMEOUT_FLOOR_SECONDS = 0.001
@@ -38,15 +40,6 @@ MAX_BODY_BYTES = 64 * 1024
 """A health document is small; read no more of a runaway body."""
 BACKOFF_FIRST_SECONDS = 0.25
 BACKOFF_MAX_SECONDS = 5.0
-
-
-@dataclass(frozen=True)
-class HealthCheck:
-    """Where the health endpoint is and how to read it."""
-
-    path: str = "/health"
-    status: int = 200
-    version_field: str = "/version"
 
 
 @dataclass(frozen=True)
@@ -95,14 +88,15 @@ class _Deadline:
 
 
 def judge(
-    attempt: Attempt, check: HealthCheck, *, strict: bool, expect_version: str | None
+    attempt: Attempt, check: Health, *, strict: bool, expect_version: str | None
 ) -> str | None:
     """Why this attempt is not ready, or None when it is."""
     if attempt.status is None:
         return f"GET {check.path} got {attempt.describe()}"
-    if strict and attempt.status != check.status:
+    if strict and attempt.status not in check.statuses:
+        expected = " or ".join(str(status) for status in check.statuses)
         return (
-            f"GET {check.path} {attempt.describe()} (expected {check.status}): "
+            f"GET {check.path} {attempt.describe()} (expected {expected}): "
             f"{excerpt(attempt.body, 200)}"
         )
     if expect_version is not None and attempt.version != expect_version:
@@ -116,7 +110,7 @@ def judge(
 
 def wait_until_ready(
     probe: Probe,
-    check: HealthCheck,
+    check: Health,
     *,
     wait_s: float,
     timeout_s: float,
@@ -164,7 +158,7 @@ def wait_until_ready(
 
 
 def http_probe(
-    client: httpx.Client, check: HealthCheck, clock: Callable[[], float] = timing.monotonic
+    client: httpx.Client, check: Health, clock: Callable[[], float] = timing.monotonic
 ) -> Probe:
     """A probe that GETs the health endpoint with `client` and never raises on network errors.
 
@@ -219,7 +213,9 @@ def _error_text(exc: Exception) -> str:
     return f"{type(exc).__name__}: {excerpt(detail, 200)}"
 
 
-def _version(body: str, pointer: str) -> str | None:
+def _version(body: str, pointer: str | None) -> str | None:
+    if pointer is None:
+        return None
     try:
         value: Any = json_pointer.resolve(json.loads(body), pointer)
     except (ValueError, json_pointer.PointerError):

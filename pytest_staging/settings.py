@@ -1,6 +1,8 @@
 """Resolve every option once into a frozen `StagingSettings` kept in `config.stash`.
 
-Order: command line > environment variable > ini key > default. Environment
+Order: command line > environment variable > ini key > manifest > default.
+The manifest (`staging.toml`) adds the service's description, its gates and
+the URL of the environment chosen by name. Environment
 variables are read here, at resolution time, never baked into argparse
 defaults, so `--help` shows the true defaults. Every bad value becomes a
 `pytest.UsageError` naming the option (or variable, or ini key) and what
@@ -17,7 +19,9 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from pytest_staging import manifest_source, parsing
 from pytest_staging.gate import OTHER
+from pytest_staging.manifest import Manifest
 from pytest_staging.options import CATEGORIES_INI, OPTIONS, Option
 from pytest_staging.redaction import Secret
 
@@ -25,9 +29,15 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
     from pathlib import Path
 
-BUILTIN_CATEGORIES = ("smoke", "integration", "performance", "security")
+BUILTIN_CATEGORIES = ("smoke", "integration", "performance", "security", "monitoring")
 DEFAULT_THRESHOLDS: Mapping[str, float] = MappingProxyType(
-    {"smoke": 100.0, "integration": 95.0, "performance": 90.0, "security": 100.0}
+    {
+        "smoke": 100.0,
+        "integration": 95.0,
+        "performance": 90.0,
+        "security": 100.0,
+        "monitoring": 100.0,
+    }
 )
 
 
@@ -48,6 +58,11 @@ class StagingSettings:
     report_path: Path | None = None
     expect_version: str | None = None
     categories: tuple[str, ...] = BUILTIN_CATEGORIES
+    manifest: Manifest = field(default_factory=Manifest)
+    min_tests: Mapping[str, int] = field(default_factory=dict)
+    sensitive: bool = False
+    allow_destructive: bool = False
+    suites: bool = False
 
     @property
     def active(self) -> bool:
@@ -126,6 +141,16 @@ def resolve(config: pytest.Config, environ: Mapping[str, str] = os.environ) -> S
             "give the CA bundle to verify certificates, or --staging-insecure to skip it"
         )
     url, demo = _target(found["url"], found["demo"])
+    manifest = manifest_source.find(config, found["manifest"], demo=demo is not None)
+    manifest_source.check_categories(manifest, categories)
+    environment = manifest.environments.get(values["env"])
+    if url is None and demo is None:
+        url = _environment_url(manifest, found["env"], found["manifest"])
+    if values["expect_version"] and manifest.health.version_field is None:
+        raise pytest.UsageError(
+            f"{found['expect_version'].source} needs the version in the health document: "
+            f"declare health.version_field in {manifest.path}"
+        )
     token = values["token"]
     return StagingSettings(
         url=url,
@@ -137,10 +162,15 @@ def resolve(config: pytest.Config, environ: Mapping[str, str] = os.environ) -> S
         ca_bundle=values["ca_bundle"],
         insecure=values["insecure"],
         wait=values["wait"],
-        gates=MappingProxyType(_gates(found["gate"], categories)),
+        gates=MappingProxyType({**manifest.gates, **_gates(found["gate"], categories)}),
         report_path=values["report"],
         expect_version=values["expect_version"],
         categories=categories,
+        manifest=manifest,
+        min_tests=manifest.min_tests,
+        sensitive=environment is not None and environment.sensitive and demo is None,
+        allow_destructive=values["allow_destructive"] or demo is not None,
+        suites=values["suites"],
     )
 
 
@@ -163,6 +193,30 @@ def _target(url: _Found, demo: _Found) -> tuple[str | None, str | None]:
             f"{demo.source} and {url.source} both name the target: give one of them"
         )
     return (url.value, None) if url.rank < demo.rank else (None, demo.value)
+
+
+def _environment_url(manifest: Manifest, env: _Found, manifest_found: _Found) -> str | None:
+    """The manifest's URL for the environment, when the run asked for one.
+
+    A staging.toml merely found in the rootdir describes the service but never
+    points a plain `pytest` run at a server: the environment or the manifest
+    must be named (option, variable or ini key).
+    """
+    if env.rank == 3 and manifest_found.rank == 3:
+        return None
+    environment = manifest.environments.get(env.value)
+    if environment is None:
+        if env.rank == 3 or manifest.path is None:
+            return None
+        known = ", ".join(manifest.environments) or "none"
+        raise pytest.UsageError(
+            f"{env.source}={env.value}: {manifest.path} has no [environments.{env.value}] "
+            f"(declared: {known}); add it, or give the URL with --staging-url"
+        )
+    try:
+        return parsing.url(environment.url)
+    except argparse.ArgumentTypeError as exc:
+        raise pytest.UsageError(f"{manifest.path}: environments.{env.value}.url: {exc}") from None
 
 
 def _gates(gates: _Found, categories: tuple[str, ...]) -> dict[str, float]:

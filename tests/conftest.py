@@ -5,7 +5,16 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
+# The libraries the plugin imports lazily, loaded once here: pytester's in-process runs
+# drop every module first imported inside them, and a second copy of httpx or
+# cryptography would raise exceptions the first copy's `except` clauses do not catch.
+import httpcore  # noqa: F401  (httpx imports it lazily, then caches its exception classes)
+import httpx  # noqa: F401
+import jsonschema  # noqa: F401
+import prometheus_client  # noqa: F401
 import pytest
+import tenacity  # noqa: F401
+import trustme  # noqa: F401
 
 from pytest_staging import schemas
 from pytest_staging.demo.modes import DemoOptions

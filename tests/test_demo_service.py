@@ -352,16 +352,18 @@ def test_degraded_cache_hit_rate_is_low(degraded: httpx.Client) -> None:
     assert 0.25 <= stats["hit_rate"] <= 0.35
 
 
-def test_login_is_rate_limited_per_client(degraded: httpx.Client) -> None:
+def test_login_is_rate_limited_per_client_and_username(degraded: httpx.Client) -> None:
     """The only login test on this server, so its 20 attempts do not lock out other tests."""
     wrong = {"username": DEMO_USERNAME, "password": "wrong"}
     statuses = [degraded.post("/api/auth/login", json=wrong).status_code for _ in range(20)]
 
     limited = degraded.post("/api/auth/login", json=CREDENTIALS)
+    other_name = degraded.post("/api/auth/login", json={"username": "probe", "password": "x"})
 
     assert statuses == [401] * 20
     assert_error(limited, 429, "rate_limited")
     assert 1 <= int(limited.headers["retry-after"]) <= 10
+    assert other_name.status_code == 401
 
 
 def test_broken_envelope_renames_data_and_drops_success(broken: httpx.Client) -> None:

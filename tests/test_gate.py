@@ -116,7 +116,7 @@ def test_other_is_reported_but_gated_only_when_configured() -> None:
 def test_only_ungated_tests_is_no_go() -> None:
     verdict = gate.decide(snapshot(*records("other", failed=2)))
     assert verdict.reasons == (
-        "no test ran in a gated category (smoke, integration, performance, security): "
+        "no test ran in a gated category (smoke, integration, performance, security, monitoring): "
         "mark tests with a category, or gate them with --staging-gate other=PERCENT",
     )
 

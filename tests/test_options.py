@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 import pytest
-import trustme  # at import time: pytester drops modules a test imports, and cryptography cannot be imported twice
+import trustme
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -68,7 +68,7 @@ def test_unknown_gate_category_names_the_known_ones(pytester: pytest.Pytester) -
     result.stderr.fnmatch_lines(
         [
             "ERROR: --staging-gate: unknown category 'perf'; known categories: "
-            "smoke, integration, performance, security, other (declare more with the ini key staging_categories)"
+            "smoke, integration, performance, security, monitoring, other (declare more with the ini key staging_categories)"
         ]
     )
 

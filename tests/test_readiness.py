@@ -17,11 +17,11 @@ from typing import TYPE_CHECKING, Any
 import httpx
 import pytest
 
+from pytest_staging.manifest import Health
 from pytest_staging.readiness import (
     BACKOFF_MAX_SECONDS,
     MIN_ATTEMPT_SECONDS,
     Attempt,
-    HealthCheck,
     Probe,
     Readiness,
     http_probe,
@@ -36,7 +36,7 @@ if TYPE_CHECKING:
 
 START = 100.0
 EPSILON = 1e-9
-CHECK = HealthCheck()
+CHECK = Health()
 REFUSED = {"error": "ConnectError: [Errno 111] Connection refused"}
 UP = {"status": 200, "version": "1.0.0", "body": '{"status":"healthy","version":"1.0.0"}'}
 DEGRADED_BODY = '{"status":"degraded","version":"1.0.0"}'
@@ -244,7 +244,7 @@ def test_the_body_in_the_reason_is_cut_to_200_characters_and_redacted() -> None:
 
 def test_a_custom_health_check_names_its_path_and_status() -> None:
     fake = FakeTime()
-    check = HealthCheck(path="/ready", status=204)
+    check = Health(path="/ready", statuses=(204,))
     readiness = wait_until_ready(
         ScriptedProbe(fake, UP),
         check,
@@ -272,7 +272,7 @@ def test_a_different_version_is_not_ready_and_names_both_versions(wait_s: float)
 
 def test_a_missing_version_is_not_ready_and_names_the_pointer() -> None:
     fake = FakeTime()
-    check = HealthCheck(version_field="/build/version")
+    check = Health(version_field="/build/version")
     readiness = wait_until_ready(
         ScriptedProbe(fake, {"status": 200, "body": "{}"}),
         check,
@@ -460,7 +460,7 @@ def test_http_probe_of_a_dripping_body_ends_near_its_timeout(
 
 def test_http_probe_of_a_non_json_page_reads_no_version(demo_url: str) -> None:
     with httpx.Client(base_url=demo_url) as client:
-        attempt = http_probe(client, HealthCheck(path="/no-such-page"))(2.0)
+        attempt = http_probe(client, Health(path="/no-such-page"))(2.0)
     assert (attempt.status, attempt.version, attempt.body) == (404, None, "Not Found")
 
 

@@ -166,17 +166,18 @@ class Sessions:
 
 
 class LoginLimiter:
-    """Sliding-window limit on login attempts per client address."""
+    """Sliding-window limit on login attempts per client address and username, so a probe
+    of the limit with one name never locks out the other logins of the same test run."""
 
     def __init__(self, limit: int = LOGIN_LIMIT, window_s: float = LOGIN_WINDOW_S) -> None:
         self._limit = limit
         self._window_s = window_s
         self._attempts: defaultdict[str, deque[float]] = defaultdict(deque)
 
-    def retry_after(self, client: str) -> int | None:
+    def retry_after(self, key: str) -> int | None:
         """Record an attempt and return ``None``, or the seconds to wait when over the limit."""
         now = time.monotonic()
-        attempts = self._attempts[client]
+        attempts = self._attempts[key]
         while attempts and now - attempts[0] >= self._window_s:
             attempts.popleft()
         if len(attempts) >= self._limit:
@@ -416,12 +417,12 @@ class DemoService:
         return Response(status_code=204)
 
     async def login(self, request: Request) -> Response:
-        retry_after = self.login_limiter.retry_after(_client(request))
+        body = await _json_object(request)
+        retry_after = self.login_limiter.retry_after(f"{_client(request)} {body.get('username')}")
         if retry_after is not None:
             raise ApiError(
                 429, "rate_limited", "too many login attempts", {"Retry-After": str(retry_after)}
             )
-        body = await _json_object(request)
         if body.get("username") != DEMO_USERNAME or body.get("password") != DEMO_PASSWORD:
             raise ApiError(401, "invalid_credentials", "unknown username or wrong password")
         token = self.sessions.issue()

@@ -11,6 +11,11 @@ from dataclasses import dataclass
 DEMO_MODES: tuple[str, ...] = ("healthy", "degraded", "slow", "flaky", "broken-envelope")
 DEMO_USERNAME = "demo"
 DEMO_PASSWORD = "demo-password"
+DEMO_CREDENTIAL_ENVIRON = {
+    "PYTEST_STAGING_DEMO_USERNAME": DEMO_USERNAME,
+    "PYTEST_STAGING_DEMO_PASSWORD": DEMO_PASSWORD,
+}
+"""The variables the demo manifest's [auth] names, filled in when the run targets the demo."""
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,8 @@
-"""Smoke: authentication rejects what it must (bad credentials, missing credentials)."""
+"""Smoke: authentication lets the right account in and keeps everyone else out.
+
+Runs when the manifest declares [auth]; credentials come from the
+environment variables it names.
+"""
 
 from __future__ import annotations
 
@@ -6,23 +10,81 @@ import httpx
 import pytest
 
 from pytest_staging import assert_envelope, assert_status
+from pytest_staging.auth import LoginFailed, credentials, login, token_from
+from pytest_staging.manifest import Auth, Manifest
+from pytest_staging.redaction import Secret
+from pytest_staging.settings import StagingSettings
 
-LOGIN_PATH = "/api/auth/login"
-PROTECTED_PATH = "/api/auth/me"
-WRONG_CREDENTIALS = {"username": "pytest-staging-smoke", "password": "certainly-wrong"}
-
-
-@pytest.mark.smoke
-@pytest.mark.security
-def test_bad_credentials_are_rejected_with_401(staging_client: httpx.Client) -> None:
-    response = staging_client.post(LOGIN_PATH, json=WRONG_CREDENTIALS)
-    assert_status(response, 401)
-    assert_envelope(response)
+pytestmark = [pytest.mark.smoke, pytest.mark.security]
+WRONG_PASSWORD = Secret("pytest-staging-certainly-wrong")
 
 
-@pytest.mark.smoke
-@pytest.mark.security
-def test_protected_endpoint_refuses_anonymous_requests(
-    staging_anonymous_client: httpx.Client,
+@pytest.fixture(scope="module")
+def auth(staging_manifest: Manifest) -> Auth:
+    if staging_manifest.auth is None:
+        pytest.skip("no [auth] in the manifest")
+    return staging_manifest.auth
+
+
+@pytest.fixture(scope="module")
+def account(auth: Auth, staging_settings: StagingSettings) -> tuple[str, Secret]:
+    """The test account from the variables the manifest names; a clear failure if unset."""
+    try:
+        return credentials(staging_settings, auth)
+    except LookupError as exc:
+        pytest.fail(f"cannot read the test account: {exc}", pytrace=False)
+
+
+def protected_path(auth: Auth) -> str:
+    if auth.protected_path is None:
+        pytest.skip("auth.protected_path is not declared in the manifest")
+    return auth.protected_path
+
+
+def test_valid_credentials_reach_the_protected_endpoint(
+    auth: Auth, staging_auth_client: httpx.Client
 ) -> None:
-    assert_status(staging_anonymous_client.get(PROTECTED_PATH), {401, 403})
+    assert_status(staging_auth_client.get(protected_path(auth)), 200)
+
+
+def test_bad_credentials_are_rejected_with_401(
+    auth: Auth,
+    request: pytest.FixtureRequest,
+    staging_anonymous_client: httpx.Client,
+    staging_manifest: Manifest,
+) -> None:
+    if auth.kind == "bearer-login":
+        username, _ = request.getfixturevalue("account")
+        response = login(staging_anonymous_client, auth, username, WRONG_PASSWORD)
+    elif auth.kind == "basic":
+        basic = httpx.BasicAuth("pytest-staging-nobody", WRONG_PASSWORD.reveal())
+        response = staging_anonymous_client.get(protected_path(auth), auth=basic)
+    else:
+        bogus = {"Authorization": f"Bearer {WRONG_PASSWORD.reveal()}"}
+        response = staging_anonymous_client.get(protected_path(auth), headers=bogus)
+    assert_status(response, 401)
+    if staging_manifest.uses_envelope and auth.kind == "bearer-login":
+        assert_envelope(response, envelope_schema=staging_manifest.envelope_schema)
+
+
+def test_protected_endpoint_refuses_anonymous_requests(
+    auth: Auth, staging_anonymous_client: httpx.Client
+) -> None:
+    assert_status(staging_anonymous_client.get(protected_path(auth)), {401, 403})
+
+
+def test_logout_invalidates_the_token(
+    auth: Auth, request: pytest.FixtureRequest, staging_anonymous_client: httpx.Client
+) -> None:
+    if auth.kind != "bearer-login" or auth.logout_path is None:
+        pytest.skip("needs auth.kind = bearer-login and auth.logout_path")
+    path = protected_path(auth)
+    answer = login(staging_anonymous_client, auth, *request.getfixturevalue("account"))
+    try:
+        token = token_from(answer, auth)
+    except LoginFailed as exc:
+        pytest.fail(str(exc), pytrace=False)
+    bearer = {"Authorization": f"Bearer {token.reveal()}"}
+
+    assert_status(staging_anonymous_client.post(auth.logout_path, headers=bearer), {200, 202, 204})
+    assert_status(staging_anonymous_client.get(path, headers=bearer), {401, 403})

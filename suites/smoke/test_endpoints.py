@@ -1,31 +1,30 @@
-"""Smoke: the key endpoints answer with their expected status and the response envelope."""
+"""Smoke: every declared endpoint answers with its status, in the envelope where declared.
+
+Each test falls in the category its endpoint declares (default smoke).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import httpx
-import pytest
 
 from pytest_staging import assert_envelope, assert_status
-
-KEY_ENDPOINTS = ("/api/items", "/api/items/1", "/api/cache/stats")
-MISSING_ITEM = "/api/items/999999"
-
-
-@pytest.mark.smoke
-@pytest.mark.parametrize("path", KEY_ENDPOINTS, ids=lambda path: f"GET {path}")
-def test_key_endpoint_answers_200(staging_client: httpx.Client, path: str) -> None:
-    assert_status(staging_client.get(path), 200)
+from pytest_staging.manifest import Endpoint, Manifest
+from pytest_staging.suite_cases import send
 
 
-@pytest.mark.smoke
-@pytest.mark.parametrize("path", KEY_ENDPOINTS, ids=lambda path: f"GET {path}")
-def test_key_endpoint_keeps_the_envelope(staging_client: httpx.Client, path: str) -> None:
-    assert_envelope(staging_client.get(path))
+def test_endpoint_answers_with_its_status(
+    client_for: Callable[[bool], httpx.Client], endpoint: Endpoint
+) -> None:
+    response = send(client_for(endpoint.auth), endpoint)
+    assert_status(response, endpoint.statuses)
 
 
-@pytest.mark.smoke
-def test_unknown_item_is_404_in_an_envelope(staging_client: httpx.Client) -> None:
-    response = staging_client.get(MISSING_ITEM)
-    assert_status(response, 404)
-    assert_envelope(response)
-    assert response.json()["success"] is False
+def test_endpoint_keeps_the_envelope(
+    client_for: Callable[[bool], httpx.Client],
+    enveloped_endpoint: Endpoint,
+    staging_manifest: Manifest,
+) -> None:
+    response = send(client_for(enveloped_endpoint.auth), enveloped_endpoint)
+    assert_envelope(response, envelope_schema=staging_manifest.envelope_schema)

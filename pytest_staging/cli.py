@@ -1,0 +1,143 @@
+"""The `pytest-staging` command: the jobs that happen outside a test run.
+
+One subparser and one small function per subcommand; each function takes the
+parsed arguments and returns the exit code. A `CommandError` becomes one
+`pytest-staging <command>: error: ...` line on stderr and exit code 1, never a
+traceback; argparse's own usage errors exit with 2, as everywhere.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import string
+import sys
+from importlib import resources
+from pathlib import Path
+from urllib.parse import urlsplit
+
+DEFAULT_URL = "https://staging.example.com"
+NEXT_COMMAND = "pytest --staging-suites --staging-env=staging"
+# The files `init` writes: name, template in pytest_staging/templates, what it is for.
+INIT_FILES = (
+    ("staging.toml", "staging.toml", "the target manifest: set the URL, health and endpoints"),
+    ("conftest.py", "conftest.py.txt", "a starter for your own staging checks"),
+)
+
+
+class CommandError(Exception):
+    """A subcommand cannot do its job; the message says why and what to do instead."""
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the subcommand named in `argv` (default: the command line); its exit code."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        code: int = args.handler(args)
+    except CommandError as error:
+        print(f"{parser.prog} {args.command}: error: {error}", file=sys.stderr)
+        return 1
+    return code
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="pytest-staging",
+        description="Set up and run pytest-staging checks of a staging environment.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    init = commands.add_parser(
+        "init",
+        help="write a starter staging.toml and conftest.py",
+        description="Write a commented starter staging.toml (the target manifest) and a "
+        "conftest.py for your own checks. Existing files are kept unless --force is given.",
+    )
+    init.add_argument(
+        "--dir",
+        type=Path,
+        default=Path(),
+        help="folder to write them in, created if missing (default: the current directory)",
+    )
+    init.add_argument(
+        "--url",
+        default=DEFAULT_URL,
+        help=f"base URL of the staging environment (default: {DEFAULT_URL})",
+    )
+    init.add_argument(
+        "--service", metavar="NAME", help="name of the service (default: the name of DIR)"
+    )
+    init.add_argument("--force", action="store_true", help="overwrite files that already exist")
+    init.set_defaults(handler=_init)
+    return parser
+
+
+def _init(args: argparse.Namespace) -> int:
+    """Write the starter files; check everything first, so a refusal writes nothing."""
+    directory: Path = args.dir
+    service = directory.resolve().name if args.service is None else args.service
+    values = {"url": _checked_url(args.url), "service": _escaped_service(service)}
+    files = [
+        (directory / name, _render(template, values), purpose)
+        for name, template, purpose in INIT_FILES
+    ]
+    if directory.exists() and not directory.is_dir():
+        raise CommandError(f"--dir {directory}: not a directory")
+    existing = [str(path) for path, _, _ in files if path.exists()]
+    if existing and not args.force:
+        it, exist = ("them", "exist") if len(existing) > 1 else ("it", "exists")
+        raise CommandError(
+            f"{' and '.join(existing)} already {exist}: pass --force to overwrite {it}; "
+            "nothing was written"
+        )
+    _write(directory, [(path, content) for path, content, _ in files], force=args.force)
+    for path, _, purpose in files:
+        print(f"wrote {path}: {purpose}")
+    here = directory.resolve() == Path.cwd().resolve()
+    command = NEXT_COMMAND if here else f"cd {shlex.quote(str(directory))} && {NEXT_COMMAND}"
+    print(f"next: edit staging.toml, then run\n    {command}")
+    return 0
+
+
+def _write(directory: Path, files: list[tuple[Path, bytes]], *, force: bool) -> None:
+    """Create `directory` and the files; without `force`, never replace a file that appeared
+    since the check."""
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        for path, content in files:
+            with path.open("wb" if force else "xb") as stream:
+                stream.write(content)
+    except OSError as exc:
+        raise CommandError(
+            f"cannot write {exc.filename or directory}: {exc.strerror or exc}"
+        ) from None
+
+
+def _checked_url(url: str) -> str:
+    """`url` as it may stand inside a TOML basic string, or a `CommandError` saying why not."""
+    if any(char in '"\\ ' or not char.isprintable() for char in url):
+        raise CommandError(
+            f"--url {url!r}: quotes, backslashes, spaces and control characters are not allowed"
+        )
+    parts = urlsplit(url)
+    if parts.scheme not in {"http", "https"} or not parts.netloc:
+        raise CommandError(f"--url {url!r}: expected an http:// or https:// URL with a host")
+    return url
+
+
+def _escaped_service(name: str) -> str:
+    """The service name escaped for a TOML basic string; the name is free text but printable."""
+    if not name or not name.isprintable():
+        raise CommandError(f"service name {name!r}: expected printable text; pass --service NAME")
+    return name.replace("\\", "\\\\").replace('"', '\\"')
+
+
+def _render(template: str, values: dict[str, str]) -> bytes:
+    """The template shipped in pytest_staging/templates with `${name}` replaced from `values`."""
+    source = resources.files("pytest_staging").joinpath("templates").joinpath(template)
+    text = string.Template(source.read_text(encoding="utf-8")).substitute(values)
+    return text.encode("utf-8")
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,37 @@
+"""Read the target's TLS certificate the way a client that verifies it would see it."""
+
+from __future__ import annotations
+
+import socket
+import ssl
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
+
+if TYPE_CHECKING:
+    from pytest_staging.settings import StagingSettings
+
+
+def verifying_context(settings: StagingSettings) -> ssl.SSLContext:
+    """Always verifying, even under `--staging-insecure`: the check is whether the
+    certificate is valid. Trusts `--staging-ca-bundle`, else the system store
+    (which honours SSL_CERT_FILE / SSL_CERT_DIR)."""
+    cafile = str(settings.ca_bundle) if settings.ca_bundle is not None else None
+    return ssl.create_default_context(cafile=cafile)
+
+
+def certificate_expiry(url: str, context: ssl.SSLContext, timeout: float) -> datetime:
+    """When the certificate `url`'s server presents expires; raises `ssl.SSLError`
+    (e.g. `SSLCertVerificationError`) when it does not verify."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    port = parts.port or 443
+    with (
+        socket.create_connection((host, port), timeout=timeout) as raw,
+        context.wrap_socket(raw, server_hostname=host) as tls,
+    ):
+        certificate = tls.getpeercert()
+    if not certificate or "notAfter" not in certificate:
+        raise ssl.SSLError(f"{host}:{port} presented no certificate")
+    seconds = ssl.cert_time_to_seconds(str(certificate["notAfter"]))
+    return datetime.fromtimestamp(seconds, UTC)

@@ -1,0 +1,1 @@
+"""The ready-made staging suites, installed as `pytest_staging.suites` (see `--staging-suites`)."""

@@ -1,0 +1,1 @@
+"""Monitoring: the service can be watched (Prometheus metrics) and its cache is warm."""

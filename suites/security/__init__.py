@@ -1,0 +1,1 @@
+"""Security: transport (HTTPS, TLS expiry), protective headers, quiet errors, rate limits."""

@@ -1,0 +1,63 @@
+"""Security: an HTTPS service redirects plain HTTP to HTTPS, and its certificate is valid
+and not about to expire."""
+
+from __future__ import annotations
+
+import ssl
+from datetime import UTC, datetime
+from urllib.parse import urlsplit
+
+import httpx
+import pytest
+
+from pytest_staging import StagingTarget
+from pytest_staging.manifest import Manifest
+from pytest_staging.settings import StagingSettings
+from pytest_staging.tls import certificate_expiry, verifying_context
+
+pytestmark = pytest.mark.security
+REDIRECTS = {301, 302, 303, 307, 308}
+
+
+def https_only(target: StagingTarget) -> None:
+    if urlsplit(target.url).scheme != "https":
+        pytest.skip(f"the target {target.url} is plain HTTP")
+
+
+def test_plain_http_is_redirected_to_https(
+    staging_target: StagingTarget,
+    staging_anonymous_client: httpx.Client,
+    staging_manifest: Manifest,
+) -> None:
+    https_only(staging_target)
+    host = urlsplit(staging_target.url).hostname or ""
+    host = f"[{host}]" if ":" in host else host
+    plain = f"http://{host}:{staging_manifest.security.http_port}{staging_manifest.health.path}"
+    response = staging_anonymous_client.get(plain, follow_redirects=False)
+    location = response.headers.get("location", "")
+    problem = (
+        f"GET {plain} answered {response.status_code} with Location {location!r}; "
+        "expected a redirect to https://"
+    )
+    assert response.status_code in REDIRECTS, problem
+    assert location.startswith("https://"), problem
+
+
+def test_tls_certificate_is_valid_and_not_expiring(
+    staging_target: StagingTarget, staging_settings: StagingSettings, staging_manifest: Manifest
+) -> None:
+    https_only(staging_target)
+    try:
+        expires = certificate_expiry(
+            staging_target.url, verifying_context(staging_settings), staging_settings.timeout
+        )
+    except (ssl.SSLError, OSError) as exc:
+        pytest.fail(
+            f"{staging_target.url}: the TLS certificate does not verify: {exc}", pytrace=False
+        )
+    days_left = (expires - datetime.now(UTC)).total_seconds() / 86400
+    minimum = staging_manifest.security.tls_min_days
+    assert days_left >= minimum, (
+        f"{staging_target.url}: the TLS certificate expires {expires:%Y-%m-%d %H:%M} UTC, "
+        f"in {days_left:.1f} days; security.tls_min_days asks for at least {minimum}"
+    )

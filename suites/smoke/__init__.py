@@ -1,0 +1,1 @@
+"""Smoke: the deploy is up, healthy, and its declared endpoints and auth answer."""
