@@ -7,6 +7,7 @@ registered with the redactor the moment it is read, so no report shows it.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from typing import TYPE_CHECKING
 
@@ -21,10 +22,15 @@ if TYPE_CHECKING:
 
     from pytest_staging.manifest import Auth
     from pytest_staging.settings import StagingSettings
+    from pytest_staging.target import StagingTarget
 
 
 class LoginFailed(Exception):
     """The login endpoint did not hand out a token; the message says what came instead."""
+
+
+class CannotAuthenticate(Exception):
+    """The manifest's `[auth]` cannot be satisfied; the message says what to set or fix."""
 
 
 def credential_environ(settings: StagingSettings) -> Mapping[str, str]:
@@ -73,3 +79,28 @@ def _keys(response: httpx.Response) -> str:
     except ValueError:
         return "none, it is not JSON"
     return ", ".join(sorted(map(str, body))) if isinstance(body, dict) else "none, not an object"
+
+
+def authenticate(
+    settings: StagingSettings, target: StagingTarget, anonymous: httpx.Client
+) -> tuple[StagingSettings, StagingTarget]:
+    """Settings and target that carry the manifest's credentials: a token from a login
+    (through `anonymous`), HTTP Basic, or the `--staging-token` already in the settings."""
+    auth = settings.manifest.auth
+    if auth is None:
+        raise CannotAuthenticate("this test needs credentials: declare [auth] in the manifest")
+    if auth.kind == "bearer":
+        if settings.token is None:
+            raise CannotAuthenticate(
+                "auth.kind = bearer sends the token of --staging-token / PYTEST_STAGING_TOKEN, "
+                "which is not set"
+            )
+        return settings, target
+    try:
+        username, password = credentials(settings, auth)
+        if auth.kind == "basic":
+            return settings, dataclasses.replace(target, username=username, password=password)
+        token = token_from(login(anonymous, auth, username, password), auth)
+    except (LookupError, LoginFailed) as exc:
+        raise CannotAuthenticate(f"cannot authenticate with the manifest's [auth]: {exc}") from None
+    return dataclasses.replace(settings, token=token), target

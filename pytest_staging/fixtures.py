@@ -74,29 +74,12 @@ def staging_auth_client(
     """A client that carries the manifest's `[auth]` credentials: the token from a login,
     HTTP Basic, or the `--staging-token`. Fails (for the tests that need it) when a
     credential variable is missing or the login is refused."""
-    from pytest_staging import auth as auth_module
+    from pytest_staging.auth import CannotAuthenticate, authenticate
     from pytest_staging.client import build_client
 
-    auth = staging_settings.manifest.auth
-    if auth is None:
-        pytest.fail("this test needs credentials: declare [auth] in the manifest", pytrace=False)
-    settings, target = staging_settings, staging_target
     try:
-        if auth.kind == "bearer" and settings.token is None:
-            pytest.fail(
-                "auth.kind = bearer sends the token of --staging-token / PYTEST_STAGING_TOKEN, "
-                "which is not set",
-                pytrace=False,
-            )
-        if auth.kind == "basic":
-            username, password = auth_module.credentials(settings, auth)
-            target = dataclasses.replace(target, username=username, password=password)
-        elif auth.kind == "bearer-login":
-            username, password = auth_module.credentials(settings, auth)
-            answer = auth_module.login(staging_anonymous_client, auth, username, password)
-            token = auth_module.token_from(answer, auth)
-            settings = dataclasses.replace(settings, token=token)
-    except (LookupError, auth_module.LoginFailed) as exc:
-        pytest.fail(f"cannot authenticate with the manifest's [auth]: {exc}", pytrace=False)
+        settings, target = authenticate(staging_settings, staging_target, staging_anonymous_client)
+    except CannotAuthenticate as exc:  # the message alone: no traceback, no exception chain
+        raise pytest.fail.Exception(str(exc), pytrace=False) from None
     with build_client(settings, target, pytestconfig.stash[LOG_KEY]) as client:
         yield client

@@ -16,6 +16,7 @@ import json
 import os
 import tomllib
 from dataclasses import dataclass, field
+from functools import cache
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
@@ -26,6 +27,8 @@ from pytest_staging.redaction import Secret
 if TYPE_CHECKING:
     from collections.abc import Mapping
     from pathlib import Path
+
+    from jsonschema.protocols import Validator
 
 DEFAULT_FILE_NAME = "staging.toml"
 NOT_FOUND_PATH = "/pytest-staging/no-such-path"
@@ -212,6 +215,9 @@ def load(path: Path) -> Manifest:
         raise ManifestError(path, [f"cannot read it: {exc.strerror or exc}"]) from None
     except tomllib.TOMLDecodeError as exc:
         raise ManifestError(path, [f"not valid TOML: {exc}"]) from None
+    except UnicodeDecodeError as exc:
+        problem = f"not valid TOML: it is not UTF-8 text ({exc.reason})"
+        raise ManifestError(path, [problem]) from None
     problems = validate(document)
     if problems:
         raise ManifestError(path, problems)
@@ -220,11 +226,22 @@ def load(path: Path) -> Manifest:
 
 def validate(document: Mapping[str, Any]) -> list[str]:
     """Every way `document` breaks the manifest schema, as `key.path: problem` lines."""
-    from jsonschema.validators import validator_for
+    return schema_problems(_validator().iter_errors(document))
+
+
+@cache
+def _validator() -> Validator:
+    from jsonschema.validators import extend, validator_for
 
     schema = schemas.load("manifest")
-    validator = validator_for(schema)(schema)
-    return schema_problems(validator.iter_errors(document))
+    base = validator_for(schema)
+    # TOML tells 80 from 80.0: an "integer" key takes integers only, as a TOML reader expects.
+    checker = base.TYPE_CHECKER.redefine(
+        "integer", lambda _, value: isinstance(value, int) and not isinstance(value, bool)
+    )
+    strict = extend(base, type_checker=checker)  # type: ignore[no-untyped-call]  # untyped stub
+    validator: Validator = strict(schema)
+    return validator
 
 
 def _statuses(value: int | list[int] | None, default: tuple[int, ...]) -> tuple[int, ...]:

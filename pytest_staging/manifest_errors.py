@@ -92,9 +92,15 @@ def _unknown_keys(
 def schema_problems(errors: Iterable[ValidationError]) -> list[str]:
     """Every distinct problem, in key-path order, at most `MAX_LINES` of them."""
     lines: list[str] = []
-    for error in sorted(errors, key=lambda e: [str(part) for part in e.absolute_path]):
+    for error in sorted(errors, key=_path_order):
         lines.extend(line for line in explain(error) if line not in lines)
     if len(lines) > MAX_LINES:
         hidden = len(lines) - MAX_LINES
         lines = [*lines[:MAX_LINES], f"… and {hidden} more"]
     return lines
+
+
+def _path_order(error: ValidationError) -> list[tuple[int, str]]:
+    """Sort by key path with array indexes in numeric order (`[2]` before `[10]`)."""
+    path = error.absolute_path
+    return [(part, "") if isinstance(part, int) else (-1, str(part)) for part in path]

@@ -21,7 +21,7 @@ import pytest
 
 from pytest_staging import manifest_source, parsing
 from pytest_staging.gate import OTHER
-from pytest_staging.manifest import Manifest
+from pytest_staging.manifest import DEFAULT_FILE_NAME, Manifest
 from pytest_staging.options import CATEGORIES_INI, OPTIONS, Option
 from pytest_staging.redaction import Secret
 
@@ -206,8 +206,14 @@ def _environment_url(manifest: Manifest, env: _Found, manifest_found: _Found) ->
         return None
     environment = manifest.environments.get(env.value)
     if environment is None:
-        if env.rank == 3 or manifest.path is None:
+        if env.rank == 3:
             return None
+        if manifest.path is None:
+            raise pytest.UsageError(
+                f"{env.source}={env.value} names an environment, but no manifest describes it: "
+                f"give --staging-manifest PATH (or put {DEFAULT_FILE_NAME} in the rootdir), "
+                "or give the URL with --staging-url"
+            )
         known = ", ".join(manifest.environments) or "none"
         raise pytest.UsageError(
             f"{env.source}={env.value}: {manifest.path} has no [environments.{env.value}] "

@@ -52,9 +52,8 @@ def test_tls_certificate_is_valid_and_not_expiring(
             staging_target.url, verifying_context(staging_settings), staging_settings.timeout
         )
     except (ssl.SSLError, OSError) as exc:
-        pytest.fail(
-            f"{staging_target.url}: the TLS certificate does not verify: {exc}", pytrace=False
-        )
+        problem = f"{staging_target.url}: the TLS certificate does not verify: {exc}"
+        raise pytest.fail.Exception(problem, pytrace=False) from None
     days_left = (expires - datetime.now(UTC)).total_seconds() / 86400
     minimum = staging_manifest.security.tls_min_days
     assert days_left >= minimum, (

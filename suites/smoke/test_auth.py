@@ -32,7 +32,7 @@ def account(auth: Auth, staging_settings: StagingSettings) -> tuple[str, Secret]
     try:
         return credentials(staging_settings, auth)
     except LookupError as exc:
-        pytest.fail(f"cannot read the test account: {exc}", pytrace=False)
+        raise pytest.fail.Exception(f"cannot read the test account: {exc}", pytrace=False) from None
 
 
 def protected_path(auth: Auth) -> str:
@@ -83,7 +83,7 @@ def test_logout_invalidates_the_token(
     try:
         token = token_from(answer, auth)
     except LoginFailed as exc:
-        pytest.fail(str(exc), pytrace=False)
+        raise pytest.fail.Exception(str(exc), pytrace=False) from None
     bearer = {"Authorization": f"Bearer {token.reveal()}"}
 
     assert_status(staging_anonymous_client.post(auth.logout_path, headers=bearer), {200, 202, 204})

@@ -1,3 +1,0 @@
-"""The repository's own pytest settings: pytester for the plugin's tests."""
-
-pytest_plugins = ["pytester"]
