@@ -218,7 +218,7 @@ def load(path: Path) -> Manifest:
     except UnicodeDecodeError as exc:
         problem = f"not valid TOML: it is not UTF-8 text ({exc.reason})"
         raise ManifestError(path, [problem]) from None
-    problems = validate(document)
+    problems = validate(document) or _needs_auth(document)
     if problems:
         raise ManifestError(path, problems)
     return _Builder(path).manifest(document)
@@ -227,6 +227,18 @@ def load(path: Path) -> Manifest:
 def validate(document: Mapping[str, Any]) -> list[str]:
     """Every way `document` breaks the manifest schema, as `key.path: problem` lines."""
     return schema_problems(_validator().iter_errors(document))
+
+
+def _needs_auth(document: Mapping[str, Any]) -> list[str]:
+    """`auth = true` on an endpoint or resource is only meaningful with an [auth] table."""
+    if "auth" in document:
+        return []
+    return [
+        f"{table}[{index}].auth: true needs an [auth] table that says how to log in"
+        for table in ("endpoints", "resources")
+        for index, entry in enumerate(document.get(table, []))
+        if entry.get("auth") is True
+    ]
 
 
 @cache

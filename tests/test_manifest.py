@@ -555,3 +555,18 @@ def test_an_allowed_destructive_test_runs_on_a_non_sensitive_environment(
     )
     assert result.ret == 0
     result.assert_outcomes(passed=2)
+
+
+def test_a_login_kind_names_the_keys_it_needs() -> None:
+    assert manifest.validate({"auth": {"kind": "bearer-login"}}) == [
+        "auth.login_path: missing; it is required here",
+        "auth.username_env: missing; it is required here",
+        "auth.password_env: missing; it is required here",
+    ]
+
+
+def test_auth_true_without_an_auth_table_is_a_manifest_error(tmp_path: Path) -> None:
+    text = '[[endpoints]]\npath = "/me"\nauth = true\n'
+    assert problems(tmp_path, text) == [
+        "endpoints[0].auth: true needs an [auth] table that says how to log in"
+    ]
