@@ -262,9 +262,14 @@ USER, PASSWORD = "plain-user", "plain-password-4711"
 
 
 @pytest.fixture
-def plain_api(monkeypatch: pytest.MonkeyPatch) -> Iterator[PlainApi]:
+def plain_account(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The credential variables the plain API's manifest names."""
     monkeypatch.setenv("PLAIN_API_USER", USER)
     monkeypatch.setenv("PLAIN_API_PASSWORD", PASSWORD)
+
+
+@pytest.fixture
+def plain_api(plain_account: None) -> Iterator[PlainApi]:
     with serve_plain_api(username=USER, password=PASSWORD) as api:
         yield api
 
@@ -300,13 +305,11 @@ def test_a_plain_json_api_without_envelope_is_go(
     assert PASSWORD not in result.stdout.str() + path.read_text(encoding="utf-8")
 
 
+@pytest.mark.usefixtures("plain_account")
 def test_an_unhealthy_plain_api_is_no_go(
     pytester: pytest.Pytester,
     read_report: Callable[[Path], Report],
-    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setenv("PLAIN_API_USER", USER)
-    monkeypatch.setenv("PLAIN_API_PASSWORD", PASSWORD)
     with serve_plain_api(username=USER, password=PASSWORD, fail_health=True) as api:
         write_plain_manifest(pytester, api)
         result, path = run_suites(pytester, "--staging-manifest=staging.toml")
@@ -334,14 +337,12 @@ def run_over_tls(
         )
 
 
+@pytest.mark.usefixtures("plain_account")
 def test_tls_service_redirects_http_and_has_a_valid_certificate(
     pytester: pytest.Pytester,
     read_report: Callable[[Path], Report],
-    monkeypatch: pytest.MonkeyPatch,
     tmp_path: Path,
 ) -> None:
-    monkeypatch.setenv("PLAIN_API_USER", USER)
-    monkeypatch.setenv("PLAIN_API_PASSWORD", PASSWORD)
     result, path = run_over_tls(pytester, tmp_path, not_after=None)
     report = read_report(path)
 
@@ -357,14 +358,12 @@ def test_tls_service_redirects_http_and_has_a_valid_certificate(
     } <= outcomes(report, "passed")
 
 
+@pytest.mark.usefixtures("plain_account")
 def test_a_certificate_expiring_within_the_minimum_days_is_no_go(
     pytester: pytest.Pytester,
     read_report: Callable[[Path], Report],
-    monkeypatch: pytest.MonkeyPatch,
     tmp_path: Path,
 ) -> None:
-    monkeypatch.setenv("PLAIN_API_USER", USER)
-    monkeypatch.setenv("PLAIN_API_PASSWORD", PASSWORD)
     soon = datetime.now(UTC) + timedelta(days=3)
     result, path = run_over_tls(pytester, tmp_path, not_after=soon)
     report = read_report(path)
@@ -407,3 +406,20 @@ def test_every_suite_folder_ships_in_the_package() -> None:
 
     assert folders <= packaged
     assert all((folder / "__init__.py").is_file() for folder in test_folders)
+
+
+def test_a_manifest_without_auth_skips_the_auth_checks_by_name(
+    pytester: pytest.Pytester, read_report: Callable[[Path], Report], demo_url: str
+) -> None:
+    pytester.makefile(".toml", staging='[[endpoints]]\npath = "/api/items"\n')
+    result, path = run_suites(
+        pytester, f"--staging-url={demo_url}", "--staging-manifest=staging.toml", "-rs"
+    )
+    report = read_report(path)
+
+    assert result.ret == 0, result.stdout.str()
+    assert {
+        "smoke/test_auth.py::test_valid_credentials_reach_the_protected_endpoint",
+        "smoke/test_auth.py::test_protected_endpoint_refuses_anonymous_requests",
+    } <= outcomes(report, "skipped")
+    result.stdout.fnmatch_lines(["*no [[]auth[]] in the manifest*"])
