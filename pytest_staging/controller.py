@@ -155,7 +155,7 @@ class GateController:
             tests=self._collector.records(),
             thresholds=self._settings.thresholds(),
             explicit=frozenset(self._settings.gates),
-            min_tests=self._settings.min_tests,
+            min_tests=self._settings.manifest.min_tests,
             categories=self._settings.categories,
             collection_errors=self._collection_errors,
             interrupted=broken_off and not self._collection_errors and not not_ready,

@@ -33,14 +33,11 @@ def withheld_reason(settings: StagingSettings) -> str | None:
     return None
 
 
-def withhold_destructive(items: Iterable[pytest.Item], settings: StagingSettings) -> int:
-    """Skip every destructive test the settings do not allow; returns how many."""
+def withhold_destructive(items: Iterable[pytest.Item], settings: StagingSettings) -> None:
+    """Skip every destructive test the settings do not allow."""
     reason = withheld_reason(settings)
     if reason is None:
-        return 0
-    withheld = 0
+        return
     for item in items:
         if item.get_closest_marker(DESTRUCTIVE) is not None:
             item.add_marker(pytest.mark.skip(reason=reason))
-            withheld += 1
-    return withheld

@@ -59,7 +59,6 @@ class StagingSettings:
     expect_version: str | None = None
     categories: tuple[str, ...] = BUILTIN_CATEGORIES
     manifest: Manifest = field(default_factory=Manifest)
-    min_tests: Mapping[str, int] = field(default_factory=dict)
     sensitive: bool = False
     allow_destructive: bool = False
     suites: bool = False
@@ -167,7 +166,6 @@ def resolve(config: pytest.Config, environ: Mapping[str, str] = os.environ) -> S
         expect_version=values["expect_version"],
         categories=categories,
         manifest=manifest,
-        min_tests=manifest.min_tests,
         sensitive=environment is not None and environment.sensitive and demo is None,
         allow_destructive=values["allow_destructive"] or demo is not None,
         suites=values["suites"],
