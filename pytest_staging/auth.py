@@ -48,10 +48,10 @@ def credentials(settings: StagingSettings, auth: Auth) -> tuple[str, Secret]:
 
 
 def login(client: httpx.Client, auth: Auth, username: str, password: Secret) -> httpx.Response:
-    """POST `{"username", "password"}` to the manifest's login path."""
-    if auth.login_path is None:
-        raise LoginFailed("auth.login_path is not set in the manifest")
-    return client.post(auth.login_path, json={"username": username, "password": password.reveal()})
+    """POST `{"username", "password"}` to the manifest's login path (the schema requires one
+    for `bearer-login`)."""
+    body = {"username": username, "password": password.reveal()}
+    return client.post(str(auth.login_path), json=body)
 
 
 def token_from(response: httpx.Response, auth: Auth) -> Secret:
@@ -99,7 +99,9 @@ def authenticate(
     try:
         username, password = credentials(settings, auth)
         if auth.kind == "basic":
-            return settings, dataclasses.replace(target, username=username, password=password)
+            basic = dataclasses.replace(target, username=username, password=password)
+            redactor.register(basic.secrets())  # the base64 user:password on the wire
+            return settings, basic
         token = token_from(login(anonymous, auth, username, password), auth)
     except (LookupError, LoginFailed) as exc:
         raise CannotAuthenticate(f"cannot authenticate with the manifest's [auth]: {exc}") from None

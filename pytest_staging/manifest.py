@@ -12,9 +12,12 @@ Secrets never live in a manifest: it names environment variables, and
 
 from __future__ import annotations
 
+import datetime
 import json
+import math
 import os
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from types import MappingProxyType
@@ -25,7 +28,6 @@ from pytest_staging.manifest_errors import key_path, schema_problems
 from pytest_staging.redaction import Secret
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
     from pathlib import Path
 
     from jsonschema.protocols import Validator
@@ -45,6 +47,14 @@ class ManifestError(Exception):
 
 class MissingCredential(LookupError):
     """An environment variable the manifest names for a credential is not set."""
+
+
+def _shown(name: str) -> str:
+    """A variable name as messages show it; one that does not look like a NAME may be a
+    secret pasted into the manifest by mistake, so it is not repeated."""
+    if name.isupper():
+        return name
+    return "named there (not shown: variable names are UPPER_CASE, is it a secret?)"
 
 
 @dataclass(frozen=True)
@@ -115,7 +125,7 @@ class Auth:
                 raise MissingCredential(f"auth.{key} is not set in the manifest")
             if not environ.get(name):
                 raise MissingCredential(
-                    f"the environment variable {name} (auth.{key}) is not set: "
+                    f"the environment variable {_shown(name)} (auth.{key}) is not set: "
                     "export it with the test account's credentials"
                 )
             values.append(environ[name])
@@ -218,7 +228,7 @@ def load(path: Path) -> Manifest:
     except UnicodeDecodeError as exc:
         problem = f"not valid TOML: it is not UTF-8 text ({exc.reason})"
         raise ManifestError(path, [problem]) from None
-    problems = validate(document) or _needs_auth(document)
+    problems = validate(document) or _not_json(document) or _needs_auth(document)
     if problems:
         raise ManifestError(path, problems)
     return _Builder(path).manifest(document)
@@ -227,6 +237,19 @@ def load(path: Path) -> Manifest:
 def validate(document: Mapping[str, Any]) -> list[str]:
     """Every way `document` breaks the manifest schema, as `key.path: problem` lines."""
     return schema_problems(_validator().iter_errors(document))
+
+
+def _not_json(value: Any, path: tuple[str | int, ...] = ()) -> list[str]:
+    """TOML has dates, times, nan and inf; request bodies and thresholds cannot use them."""
+    if isinstance(value, Mapping):
+        return [p for key, item in value.items() for p in _not_json(item, (*path, key))]
+    if isinstance(value, list):
+        return [p for index, item in enumerate(value) for p in _not_json(item, (*path, index))]
+    if isinstance(value, datetime.date | datetime.time):
+        return [f"{key_path(path)}: a TOML date or time is not JSON; write it as a string"]
+    if isinstance(value, float) and not math.isfinite(value):
+        return [f"{key_path(path)}: {value} is not a usable number; write a finite number"]
+    return []
 
 
 def _needs_auth(document: Mapping[str, Any]) -> list[str]:

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from jsonschema.exceptions import ValidationError
 
 MAX_LINES = 10
+_UNECHOED = frozenset({"headers", "json", "create"})
 _BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
 _TOML_TYPES = {
     "object": "a table",
@@ -64,7 +65,16 @@ def explain(error: ValidationError) -> list[str]:
         missing = [name for name in required if name not in error.instance]
         return [f"{key_path([*path, name])}: missing; it is required here" for name in missing]
     expected = schema.get("x-expected") or _expected_type(schema)
+    if _may_hold_a_secret(path):
+        return [f"{key_path(path)}: expected {expected} (the value is not shown)"]
     return [f"{key_path(path)}: expected {expected}, got {describe(error.instance)}"]
+
+
+def _may_hold_a_secret(path: list[Any]) -> bool:
+    """Variable names (a secret pasted by mistake), header values and request bodies
+    are never echoed: messages end up in terminals and reports."""
+    keys = {str(part) for part in path}
+    return bool(keys & _UNECHOED) or any(key.endswith("_env") for key in keys)
 
 
 def _expected_type(schema: Mapping[str, Any]) -> str:

@@ -73,11 +73,14 @@ def _load(path: Path, origin: str) -> Manifest:
 
 def check_categories(manifest: Manifest, categories: Iterable[str]) -> None:
     """Gates, minimum counts and endpoints may only name categories the run knows."""
-    known = (*categories, OTHER)
-    named = [(f"gates.{name}", name) for name in manifest.gates]
-    named += [(f"gates.min_tests.{name}", name) for name in manifest.min_tests]
-    named += [(f"endpoints[{i}].category", e.category) for i, e in enumerate(manifest.endpoints)]
-    for key, name in named:
+    gated = (*categories, OTHER)
+    named = [(f"gates.{name}", name, gated) for name in manifest.gates]
+    named += [(f"gates.min_tests.{name}", name, gated) for name in manifest.min_tests]
+    named += [  # "other" is where unmarked tests land; it is not a marker to put on one
+        (f"endpoints[{i}].category", e.category, tuple(categories))
+        for i, e in enumerate(manifest.endpoints)
+    ]
+    for key, name, known in named:
         if name not in known:
             raise pytest.UsageError(
                 f"{manifest.path}: {key}: unknown category {name!r}; known categories: "

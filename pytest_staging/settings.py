@@ -16,12 +16,13 @@ import os
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 import pytest
 
 from pytest_staging import manifest_source, parsing
 from pytest_staging.gate import OTHER
-from pytest_staging.manifest import DEFAULT_FILE_NAME, Manifest
+from pytest_staging.manifest import DEFAULT_FILE_NAME, Environment, Manifest
 from pytest_staging.options import CATEGORIES_INI, OPTIONS, Option
 from pytest_staging.redaction import Secret
 
@@ -166,7 +167,7 @@ def resolve(config: pytest.Config, environ: Mapping[str, str] = os.environ) -> S
         expect_version=values["expect_version"],
         categories=categories,
         manifest=manifest,
-        sensitive=environment is not None and environment.sensitive and demo is None,
+        sensitive=demo is None and _sensitive(manifest, environment, url),
         allow_destructive=values["allow_destructive"] or demo is not None,
         suites=values["suites"],
     )
@@ -221,6 +222,29 @@ def _environment_url(manifest: Manifest, env: _Found, manifest_found: _Found) ->
         return parsing.url(environment.url)
     except argparse.ArgumentTypeError as exc:
         raise pytest.UsageError(f"{manifest.path}: environments.{env.value}.url: {exc}") from None
+
+
+def _sensitive(manifest: Manifest, chosen: Environment | None, url: str | None) -> bool:
+    """The chosen environment is sensitive, or the URL is that of a sensitive one
+    (`--staging-url https://api.example.com` does not make production safe)."""
+    if chosen is not None and chosen.sensitive:
+        return True
+    target = _comparable(url)
+    return any(
+        env.sensitive and _comparable(env.url) == target for env in manifest.environments.values()
+    )
+
+
+def _comparable(url: str | None) -> str:
+    if url is None:
+        return ""
+    parts = urlsplit(url.strip())
+    host = (parts.hostname or "").lower()
+    try:
+        port = parts.port or {"http": 80, "https": 443}.get(parts.scheme.lower())
+    except ValueError:  # not a port number: compare the text as it is
+        return url.strip()
+    return f"{parts.scheme.lower()}://{host}:{port}{parts.path.rstrip('/')}"
 
 
 def _gates(gates: _Found, categories: tuple[str, ...]) -> dict[str, float]:

@@ -570,3 +570,73 @@ def test_auth_true_without_an_auth_table_is_a_manifest_error(tmp_path: Path) -> 
     assert problems(tmp_path, text) == [
         "endpoints[0].auth: true needs an [auth] table that says how to log in"
     ]
+
+
+@pytest.mark.parametrize("given_url", ["{url}", "{url}/"])
+def test_the_url_of_a_sensitive_environment_is_sensitive_under_any_name(
+    pytester: pytest.Pytester, demo_url: str, given_url: str
+) -> None:
+    pytester.makefile(
+        ".toml", staging=f'[environments.production]\nurl = "{demo_url}"\nsensitive = true\n'
+    )
+    pytester.makepyfile(DESTRUCTIVE_TESTS)
+    result = pytester.runpytest(
+        *INNER_RUN_OPTIONS,
+        f"--staging-url={given_url.format(url=demo_url)}",
+        "--staging-allow-destructive",
+        "-rs",
+    )
+    assert result.ret == 0
+    result.assert_outcomes(passed=1, skipped=1)
+    result.stdout.fnmatch_lines(["SKIPPED * destructive test withheld: * is marked sensitive *"])
+
+
+@pytest.mark.parametrize(
+    ("table", "secret"),
+    [
+        ('[auth]\nkind = "basic"\nusername_env = "USER"\npassword_env = "hunter2 !"\n', "hunter2"),
+        ('[[endpoints]]\npath = "/a"\nheaders = { Authorization = "Bearer tok\\u00e9n" }\n', "tok"),
+    ],
+)
+def test_a_value_that_may_be_a_secret_is_never_echoed(
+    tmp_path: Path, table: str, secret: str
+) -> None:
+    found = problems(tmp_path, table)
+    assert len(found) == 1
+    assert found[0].endswith("(the value is not shown)")
+    assert secret not in found[0]
+
+
+def test_a_credential_name_that_looks_like_a_secret_is_not_repeated() -> None:
+    auth = manifest.Auth(kind="basic", username_env="USER", password_env="Sup3rSecret")
+    with pytest.raises(manifest.MissingCredential) as info:
+        auth.credentials({"USER": "someone"})
+    assert "Sup3rSecret" not in str(info.value)
+    assert "auth.password_env" in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "[gates]\nsmoke = nan\n",
+            "gates.smoke: nan is not a usable number; write a finite number",
+        ),
+        (
+            '[[resources]]\npath = "/a"\ncreate = { due = 2026-01-01 }\n',
+            "resources[0].create.due: a TOML date or time is not JSON; write it as a string",
+        ),
+    ],
+)
+def test_toml_values_json_cannot_carry_are_manifest_errors(
+    tmp_path: Path, text: str, expected: str
+) -> None:
+    assert problems(tmp_path, text) == [expected]
+
+
+def test_other_is_not_a_category_an_endpoint_can_declare(pytester: pytest.Pytester) -> None:
+    pytester.makefile(".toml", staging='[[endpoints]]\npath = "/a"\ncategory = "other"\n')
+    pytester.makepyfile(PASSING_SMOKE_TEST)
+    result = pytester.runpytest(*INNER_RUN_OPTIONS, f"--staging-url={UNREACHABLE}")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*endpoints[[]0[]].category: unknown category 'other'*"])

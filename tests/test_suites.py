@@ -3,6 +3,7 @@ in every fault mode, and a plain JSON API without an envelope, over HTTP and ove
 
 from __future__ import annotations
 
+import socket
 import tomllib
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -43,10 +44,10 @@ def counts(report: Report) -> dict[str, tuple[int, int, int, int]]:
 
 
 HEALTHY_COUNTS = {  # (passed, failed, errors, skipped); the auth tests count in smoke and security
-    "smoke": (16, 0, 0, 1),
+    "smoke": (17, 0, 0, 1),
     "integration": (8, 0, 0, 0),
     "performance": (0, 0, 0, 0),
-    "security": (11, 0, 0, 4),
+    "security": (12, 0, 0, 4),
     "monitoring": (3, 0, 0, 0),
 }
 HEALTH_FAILURES = {
@@ -199,6 +200,7 @@ def test_missing_credentials_fail_only_the_tests_that_need_them(
     assert result.ret == 1
     failed = outcomes(report, "failed") | outcomes(report, "error")
     assert failed == {
+        "smoke/test_auth.py::test_valid_credentials_log_in",
         "smoke/test_auth.py::test_valid_credentials_reach_the_protected_endpoint",
         "smoke/test_auth.py::test_bad_credentials_are_rejected_with_401",
         "smoke/test_auth.py::test_logout_invalidates_the_token",
@@ -274,8 +276,11 @@ def plain_api(plain_account: None) -> Iterator[PlainApi]:
         yield api
 
 
-def write_plain_manifest(pytester: pytest.Pytester, api: PlainApi) -> None:
-    text = PLAIN_MANIFEST.format(url=api.url, http_port=api.http_port or 80)
+def write_plain_manifest(
+    pytester: pytest.Pytester, api: PlainApi, http_port: int | None = None
+) -> None:
+    port = api.http_port if http_port is None else http_port
+    text = PLAIN_MANIFEST.format(url=api.url, http_port=80 if port is None else port)
     pytester.makefile(".toml", staging=text)
     pytester.makefile(".json", things=THINGS_SCHEMA)
 
@@ -321,13 +326,16 @@ def test_an_unhealthy_plain_api_is_no_go(
 
 
 def run_over_tls(
-    pytester: pytest.Pytester, tmp_path: Path, not_after: datetime | None
+    pytester: pytest.Pytester,
+    tmp_path: Path,
+    not_after: datetime | None = None,
+    http_port: int | None = None,
 ) -> tuple[pytest.RunResult, Path]:
     with serve_plain_api(
         username=USER, password=PASSWORD, tls=TlsOptions(tmp_path, not_after=not_after)
     ) as api:
         assert api.ca_pem is not None
-        write_plain_manifest(pytester, api)
+        write_plain_manifest(pytester, api, http_port)
         return run_suites(
             pytester,
             "--staging-manifest=staging.toml",
@@ -348,6 +356,7 @@ def test_tls_service_redirects_http_and_has_a_valid_certificate(
 
     assert result.ret == 0, result.stdout.str()
     assert outcomes(report, "skipped") == {
+        "smoke/test_auth.py::test_valid_credentials_log_in",
         "security/test_rate_limit.py::test_rate_limit_answers_429",
         "smoke/test_auth.py::test_logout_invalidates_the_token",
     }
@@ -423,3 +432,27 @@ def test_a_manifest_without_auth_skips_the_auth_checks_by_name(
         "smoke/test_auth.py::test_protected_endpoint_refuses_anonymous_requests",
     } <= outcomes(report, "skipped")
     result.stdout.fnmatch_lines(["*no [[]auth[]] in the manifest*"])
+
+
+def closed_loopback_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port
+
+
+@pytest.mark.usefixtures("plain_account")
+def test_closed_plain_http_fails_the_redirect_check_with_the_way_out(
+    pytester: pytest.Pytester, read_report: Callable[[Path], Report], tmp_path: Path
+) -> None:
+    result, path = run_over_tls(pytester, tmp_path, http_port=closed_loopback_port())
+
+    assert result.ret == 1
+    assert outcomes(read_report(path), "failed") == {
+        "security/test_transport.py::test_plain_http_is_redirected_to_https"
+    }
+    result.stdout.fnmatch_lines(
+        [
+            "*got no answer (ConnectError: *If plain HTTP is closed on purpose, set security.http_port = 0*"
+        ]
+    )

@@ -9,7 +9,7 @@ import pytest
 from pytest_staging.manifest import Manifest
 from pytest_staging.suite_cases import send
 
-pytestmark = pytest.mark.security
+pytestmark = [pytest.mark.security, pytest.mark.runs_last]
 
 
 def test_rate_limit_answers_429(

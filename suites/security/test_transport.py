@@ -30,10 +30,20 @@ def test_plain_http_is_redirected_to_https(
     staging_manifest: Manifest,
 ) -> None:
     https_only(staging_target)
+    port = staging_manifest.security.http_port
+    if port == 0:
+        pytest.skip("security.http_port = 0: the service serves no plain HTTP")
     host = urlsplit(staging_target.url).hostname or ""
     host = f"[{host}]" if ":" in host else host
-    plain = f"http://{host}:{staging_manifest.security.http_port}{staging_manifest.health.path}"
-    response = staging_anonymous_client.get(plain, follow_redirects=False)
+    plain = f"http://{host}:{port}{staging_manifest.health.path}"
+    try:
+        response = staging_anonymous_client.get(plain, follow_redirects=False)
+    except httpx.TransportError as exc:
+        problem = (
+            f"GET {plain} got no answer ({type(exc).__name__}: {exc}); expected a redirect "
+            "to https://. If plain HTTP is closed on purpose, set security.http_port = 0"
+        )
+        raise pytest.fail.Exception(problem, pytrace=False) from None
     location = response.headers.get("location", "")
     problem = (
         f"GET {plain} answered {response.status_code} with Location {location!r}; "

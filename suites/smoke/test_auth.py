@@ -41,6 +41,18 @@ def protected_path(auth: Auth) -> str:
     return auth.protected_path
 
 
+def test_valid_credentials_log_in(
+    auth: Auth, request: pytest.FixtureRequest, staging_anonymous_client: httpx.Client
+) -> None:
+    if auth.kind != "bearer-login":
+        pytest.skip(f"auth.kind = {auth.kind} has no login endpoint")
+    answer = login(staging_anonymous_client, auth, *request.getfixturevalue("account"))
+    try:
+        token_from(answer, auth)
+    except LoginFailed as exc:
+        raise pytest.fail.Exception(str(exc), pytrace=False) from None
+
+
 def test_valid_credentials_reach_the_protected_endpoint(
     auth: Auth, request: pytest.FixtureRequest
 ) -> None:
@@ -66,6 +78,12 @@ def test_bad_credentials_are_rejected_with_401(
     else:
         bogus = {"Authorization": f"Bearer {WRONG_PASSWORD.reveal()}"}
         response = staging_anonymous_client.get(protected_path(auth), headers=bogus)
+    if response.is_success:  # the body may carry a live token: never show it
+        pytest.fail(
+            f"{response.request.method} {response.request.url.path} accepted a wrong password "
+            f"(status {response.status_code})",
+            pytrace=False,
+        )
     assert_status(response, 401)
     if staging_manifest.uses_envelope and auth.kind == "bearer-login":
         assert_envelope(response, envelope_schema=staging_manifest.envelope_schema)
