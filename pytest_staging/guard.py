@@ -20,10 +20,11 @@ DESTRUCTIVE = "destructive"
 
 def withheld_reason(settings: StagingSettings) -> str | None:
     """Why destructive tests must not run against this target, or None when they may."""
-    if settings.sensitive:
+    if settings.sensitive_environment is not None:
         return (
-            f"destructive test withheld: environment {settings.environment!r} is marked "
-            f"sensitive in {settings.manifest.path}; destructive tests never run there"
+            f"destructive test withheld: the target is environment "
+            f"{settings.sensitive_environment!r}, marked sensitive in {settings.manifest.path}; "
+            "destructive tests never run there"
         )
     if not settings.allow_destructive:
         return (

@@ -60,9 +60,14 @@ class StagingSettings:
     expect_version: str | None = None
     categories: tuple[str, ...] = BUILTIN_CATEGORIES
     manifest: Manifest = field(default_factory=Manifest)
-    sensitive: bool = False
+    sensitive_environment: str | None = None
     allow_destructive: bool = False
     suites: bool = False
+
+    @property
+    def sensitive(self) -> bool:
+        """Real users are there: destructive tests never run, load is refused."""
+        return self.sensitive_environment is not None
 
     @property
     def active(self) -> bool:
@@ -167,7 +172,7 @@ def resolve(config: pytest.Config, environ: Mapping[str, str] = os.environ) -> S
         expect_version=values["expect_version"],
         categories=categories,
         manifest=manifest,
-        sensitive=demo is None and _sensitive(manifest, environment, url),
+        sensitive_environment=None if demo else _sensitive(manifest, environment, url),
         allow_destructive=values["allow_destructive"] or demo is not None,
         suites=values["suites"],
     )
@@ -224,15 +229,16 @@ def _environment_url(manifest: Manifest, env: _Found, manifest_found: _Found) ->
         raise pytest.UsageError(f"{manifest.path}: environments.{env.value}.url: {exc}") from None
 
 
-def _sensitive(manifest: Manifest, chosen: Environment | None, url: str | None) -> bool:
-    """The chosen environment is sensitive, or the URL is that of a sensitive one
+def _sensitive(manifest: Manifest, chosen: Environment | None, url: str | None) -> str | None:
+    """The sensitive environment this run targets, by its name or by its URL
     (`--staging-url https://api.example.com` does not make production safe)."""
     if chosen is not None and chosen.sensitive:
-        return True
+        return chosen.name
     target = _comparable(url)
-    return any(
-        env.sensitive and _comparable(env.url) == target for env in manifest.environments.values()
-    )
+    for environment in manifest.environments.values():
+        if environment.sensitive and _comparable(environment.url) == target:
+            return environment.name
+    return None
 
 
 def _comparable(url: str | None) -> str:

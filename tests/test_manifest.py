@@ -531,7 +531,9 @@ def test_a_sensitive_environment_withholds_destructive_tests_even_when_allowed(
     assert result.ret == 0
     result.assert_outcomes(passed=1, skipped=1)
     result.stdout.fnmatch_lines(
-        ["SKIPPED * destructive test withheld: environment 'production' is marked sensitive in *"]
+        [
+            "SKIPPED * destructive test withheld: the target is environment 'production', marked sensitive in *"
+        ]
     )
 
 
@@ -588,7 +590,9 @@ def test_the_url_of_a_sensitive_environment_is_sensitive_under_any_name(
     )
     assert result.ret == 0
     result.assert_outcomes(passed=1, skipped=1)
-    result.stdout.fnmatch_lines(["SKIPPED * destructive test withheld: * is marked sensitive *"])
+    result.stdout.fnmatch_lines(
+        ["SKIPPED * withheld: the target is environment 'production', marked sensitive in *"]
+    )
 
 
 @pytest.mark.parametrize(
@@ -640,3 +644,10 @@ def test_other_is_not_a_category_an_endpoint_can_declare(pytester: pytest.Pytest
     result = pytester.runpytest(*INNER_RUN_OPTIONS, f"--staging-url={UNREACHABLE}")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*endpoints[[]0[]].category: unknown category 'other'*"])
+
+
+def test_a_header_value_with_a_trailing_line_break_is_rejected() -> None:
+    assert manifest.validate({"endpoints": [{"path": "/a", "headers": {"X-Id": "abc\n"}}]}) == [
+        "endpoints[0].headers.X-Id: expected a header value: printable ASCII, no line breaks "
+        "(the value is not shown)"
+    ]
