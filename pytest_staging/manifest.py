@@ -1,10 +1,9 @@
 """The target manifest (`staging.toml`): what one service looks like to the suites.
 
 Read with `tomllib`, checked against `schemas/manifest.json` (unknown keys are
-errors), then turned into frozen records with every default filled in, so
-the suites never guess. Schema files a manifest names are read and checked
-here too, relative to the manifest. Any problem is one `ManifestError` whose
-lines each name the key path and what would be valid.
+errors), then turned by `manifest_builder` into the frozen records defined
+here, with every default filled in, so the suites never guess. Any problem is
+one `ManifestError` whose lines each name the key path and what would be valid.
 
 Secrets never live in a manifest: it names environment variables, and
 `credentials()` reads them only when a test needs them.
@@ -13,14 +12,12 @@ Secrets never live in a manifest: it names environment variables, and
 from __future__ import annotations
 
 import datetime
-import json
 import math
 import os
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cache
-from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from pytest_staging import schemas
@@ -231,7 +228,9 @@ def load(path: Path) -> Manifest:
     problems = validate(document) or _not_json(document) or _needs_auth(document)
     if problems:
         raise ManifestError(path, problems)
-    return _Builder(path).manifest(document)
+    from pytest_staging.manifest_builder import build
+
+    return build(path, document)
 
 
 def validate(document: Mapping[str, Any]) -> list[str]:
@@ -277,139 +276,3 @@ def _validator() -> Validator:
     strict = extend(base, type_checker=checker)  # type: ignore[no-untyped-call]  # untyped stub
     validator: Validator = strict(schema)
     return validator
-
-
-def _statuses(value: int | list[int] | None, default: tuple[int, ...]) -> tuple[int, ...]:
-    if value is None:
-        return default
-    return (value,) if isinstance(value, int) else tuple(value)
-
-
-class _Builder:
-    """Fills defaults and reads the schema files a validated document names."""
-
-    def __init__(self, path: Path) -> None:
-        self._path = path
-
-    def manifest(self, doc: Mapping[str, Any]) -> Manifest:
-        auth = Auth(**doc["auth"]) if "auth" in doc else None
-        errors = doc.get("errors", {})
-        gates = dict(doc.get("gates", {}))
-        min_tests = gates.pop("min_tests", {})
-        return Manifest(
-            path=self._path,
-            service=doc.get("service", {}).get("name", ""),
-            environments=MappingProxyType(
-                {
-                    name: Environment(name, **env)
-                    for name, env in doc.get("environments", {}).items()
-                }
-            ),
-            health=self._health(doc.get("health")),
-            envelope_schema=self._schema(doc.get("envelope", {}).get("schema"), "envelope.schema"),
-            gates=MappingProxyType(gates),
-            min_tests=MappingProxyType(min_tests),
-            endpoints=tuple(self._endpoint(i, e) for i, e in enumerate(doc.get("endpoints", []))),
-            auth=auth,
-            not_found_path=errors.get("not_found_path", NOT_FOUND_PATH),
-            bad_request=self._probe(errors.get("bad_request")),
-            resources=tuple(self._resource(r, auth) for r in doc.get("resources", [])),
-            security=self._security(doc.get("security", {}), doc.get("health")),
-            monitoring=self._monitoring(doc.get("monitoring", {})),
-            load=MappingProxyType(doc.get("load", {})),
-        )
-
-    def _health(self, table: Mapping[str, Any] | None) -> Health:
-        """No `[health]` table: the common conventions. A table: only what it declares."""
-        if table is None:
-            return Health()
-        return Health(
-            path=table.get("path", "/health"),
-            statuses=_statuses(table.get("status"), (200,)),
-            status_field=table.get("status_field"),
-            healthy_value=table.get("healthy_value", "healthy"),
-            components=table.get("components"),
-            version_field=table.get("version_field"),
-        )
-
-    def _endpoint(self, index: int, table: Mapping[str, Any]) -> Endpoint:
-        pagination = table.get("pagination")
-        return Endpoint(
-            path=table["path"],
-            method=table.get("method", "GET"),
-            name=table.get("name", ""),
-            statuses=_statuses(table.get("status"), (200,)),
-            envelope=table.get("envelope", False),
-            schema=self._schema(table.get("schema"), f"endpoints[{index}].schema"),
-            budget_ms=table.get("budget_ms"),
-            category=table.get("category", "smoke"),
-            critical=table.get("critical", False),
-            auth=table.get("auth", False),
-            headers=MappingProxyType(table.get("headers", {})),
-            json=table.get("json"),
-            pagination=Pagination(**pagination) if pagination else None,
-        )
-
-    def _probe(self, table: Mapping[str, Any] | None) -> Probe | None:
-        if table is None:
-            return None
-        statuses = _statuses(table.get("status"), Probe.statuses)
-        return Probe(table["path"], table.get("method", "POST"), table.get("json"), statuses)
-
-    def _resource(self, table: Mapping[str, Any], auth: Auth | None) -> Resource:
-        path = table["path"]
-        return Resource(
-            path=path,
-            create=table["create"],
-            item_path=table.get("item_path", path.rstrip("/") + "/{id}"),
-            name=table.get("name", ""),
-            id_field=table.get("id_field", "/id"),
-            auth=table.get("auth", auth is not None),
-            create_statuses=_statuses(table.get("create_status"), Resource.create_statuses),
-            delete_statuses=_statuses(table.get("delete_status"), Resource.delete_statuses),
-        )
-
-    def _security(self, table: Mapping[str, Any], health: Mapping[str, Any] | None) -> Security:
-        limit = table.get("rate_limit")
-        health_path = (health or {}).get("path", "/health")
-        return Security(
-            paths=tuple(table.get("paths", [health_path])),
-            http_port=table.get("http_port", 80),
-            tls_min_days=table.get("tls_min_days", 14),
-            rate_limit=RateLimit(**limit) if limit else None,
-        )
-
-    def _monitoring(self, table: Mapping[str, Any]) -> Monitoring:
-        cache = table.get("cache")
-        return Monitoring(
-            metrics_path=table.get("metrics_path"),
-            series=tuple(table.get("series", [])),
-            cache=Cache(**cache) if cache else None,
-        )
-
-    def _schema(self, name: str | None, key: str) -> Mapping[str, Any] | None:
-        """The JSON Schema in the file `name` (relative to the manifest), checked."""
-        if name is None:
-            return None
-        from jsonschema.exceptions import SchemaError
-        from jsonschema.validators import validator_for
-
-        file = self._path.parent / name
-        try:
-            schema = json.loads(file.read_text(encoding="utf-8"))
-        except OSError as exc:
-            raise self._error(key, f"cannot read {file}: {exc.strerror or exc}") from None
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise self._error(key, f"{file} is not valid JSON: {exc}") from None
-        if not isinstance(schema, dict):
-            raise self._error(key, f"{file} must hold a JSON Schema object")
-        try:
-            validator_for(schema).check_schema(schema)
-        except SchemaError as exc:
-            where = key_path(exc.absolute_path)
-            problem = f"{file} is not a valid JSON Schema at {where}: {exc.message}"
-            raise self._error(key, problem) from None
-        return schema
-
-    def _error(self, key: str, problem: str) -> ManifestError:
-        return ManifestError(self._path, [f"{key}: {problem}"])
