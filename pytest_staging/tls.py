@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import socket
 import ssl
 from datetime import UTC, datetime
@@ -13,11 +14,15 @@ if TYPE_CHECKING:
 
 
 def verifying_context(settings: StagingSettings) -> ssl.SSLContext:
-    """Always verifying, even under `--staging-insecure`: the check is whether the
-    certificate is valid. Trusts `--staging-ca-bundle`, else the system store
-    (which honours SSL_CERT_FILE / SSL_CERT_DIR)."""
-    cafile = str(settings.ca_bundle) if settings.ca_bundle is not None else None
-    return ssl.create_default_context(cafile=cafile)
+    """The trust the session's client uses (`--staging-ca-bundle`, else SSL_CERT_FILE /
+    SSL_CERT_DIR, else certifi), but always verifying, even under `--staging-insecure`:
+    the check is whether the certificate is valid."""
+    import httpx
+
+    from pytest_staging.client import tls_verify
+
+    verify = tls_verify(dataclasses.replace(settings, insecure=False))
+    return verify if isinstance(verify, ssl.SSLContext) else httpx.create_ssl_context()
 
 
 def certificate_expiry(url: str, context: ssl.SSLContext, timeout: float) -> datetime:
