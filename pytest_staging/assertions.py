@@ -95,7 +95,7 @@ def assert_envelope(
     body = json_body(response)
     _check_schema(response, body, envelope_schema or schemas.load("envelope"), "", "envelope")
     if data_schema is not None:
-        data = json_at(response, "/data")
+        data = _read(response, body, "/data")
         _check_schema(response, data, data_schema, "/data", "envelope data")
     return body.get("data") if isinstance(body, Mapping) else None
 
@@ -127,17 +127,30 @@ def assert_health(
     _check_schema(response, document, schemas.load("health"), "", "health document")
     unhealthy = [(status_field, _read(response, document, status_field))]
     if components is not None and _has(document, components):
-        parts = _read(response, document, components)
-        if not isinstance(parts, Mapping):
-            raise _fail(response, f"expected an object of components at {components}")
-        for name, value in parts.items():
-            state = value.get("status") if isinstance(value, Mapping) else value
-            unhealthy.append((f"{components}/{name}", state))
+        states = _component_states(response, document, components)
+        unhealthy += [(f"{components}/{name}", state) for name, state in states.items()]
     bad = [(where, state) for where, state in unhealthy if state != healthy_value]
     if bad:
         listed = ", ".join(f"{where} is {state!r}" for where, state in bad)
         raise _fail(response, f"not healthy: {listed} (expected {healthy_value!r})")
     return document
+
+
+def component_states(response: httpx.Response, pointer: str) -> dict[str, Any]:
+    """Each component's state in the object at `pointer` (a string, or an object's `status`)."""
+    __tracebackhide__ = True
+    return _component_states(response, json_body(response), pointer)
+
+
+def _component_states(response: httpx.Response, document: Any, pointer: str) -> dict[str, Any]:
+    __tracebackhide__ = True
+    parts = _read(response, document, pointer)
+    if not isinstance(parts, Mapping):
+        raise _fail(response, f"expected an object of components at {pointer}")
+    return {
+        str(name): value.get("status") if isinstance(value, Mapping) else value
+        for name, value in parts.items()
+    }
 
 
 def _has(document: Any, pointer: str) -> bool:

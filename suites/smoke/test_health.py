@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 import httpx
 import pytest
 
 from pytest_staging import assert_status, json_at
+from pytest_staging.assertions import component_states
 from pytest_staging.manifest import Manifest
 from pytest_staging.settings import StagingSettings
 
@@ -38,15 +37,8 @@ def test_every_component_is_healthy(health: httpx.Response, staging_manifest: Ma
     spec = staging_manifest.health
     if spec.components is None:
         pytest.skip("health.components is not declared in the manifest")
-    components = json_at(health, spec.components)
-    assert isinstance(components, Mapping), (
-        f"GET {spec.path}: expected an object of components at {spec.components}"
-    )
-    unhealthy = {
-        name: state.get("status") if isinstance(state, Mapping) else state
-        for name, state in components.items()
-    }
-    unhealthy = {name: state for name, state in unhealthy.items() if state != spec.healthy_value}
+    states = component_states(health, spec.components)
+    unhealthy = {name: state for name, state in states.items() if state != spec.healthy_value}
     assert not unhealthy, f"GET {spec.path}: components not {spec.healthy_value!r}: " + ", ".join(
         f"{name} is {state!r}" for name, state in unhealthy.items()
     )
