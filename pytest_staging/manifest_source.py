@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -20,16 +20,7 @@ from pytest_staging.manifest import DEFAULT_FILE_NAME, Manifest, ManifestError, 
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
-
-class _Found(Protocol):
-    """A setting's value and its source, as `settings` finds it."""
-
-    @property
-    def value(self) -> Any: ...
-    @property
-    def source(self) -> str: ...
-    @property
-    def rank(self) -> int: ...
+    from pytest_staging.options import Found
 
 
 def demo_manifest_path() -> Path:
@@ -37,7 +28,7 @@ def demo_manifest_path() -> Path:
     return Path(str(resources.files("pytest_staging.demo").joinpath(DEFAULT_FILE_NAME)))
 
 
-def find(config: pytest.Config, found: _Found, *, demo: bool) -> Manifest:
+def find(config: pytest.Config, found: Found, *, demo: bool) -> Manifest:
     """The run's manifest, or `Manifest()` when there is none."""
     if found.value is not None:
         path = _given_path(config, found)
@@ -50,7 +41,7 @@ def find(config: pytest.Config, found: _Found, *, demo: bool) -> Manifest:
     return Manifest()
 
 
-def _given_path(config: pytest.Config, found: _Found) -> Path:
+def _given_path(config: pytest.Config, found: Found) -> Path:
     """Command line and environment paths are relative to where pytest was started,
     an ini key's to the ini file."""
     path = Path(str(found.value)).expanduser()

@@ -167,6 +167,16 @@ OPTIONS: tuple[Option, ...] = (
     ),
 )
 
+
+@dataclass(frozen=True)
+class Found:
+    """A setting's value and where it came from (rank 0 is the command line, 3 the default)."""
+
+    value: Any
+    source: str
+    rank: int
+
+
 CATEGORIES_INI = "staging_categories"
 
 

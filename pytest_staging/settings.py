@@ -23,7 +23,7 @@ import pytest
 from pytest_staging import manifest_source, parsing
 from pytest_staging.gate import OTHER
 from pytest_staging.manifest import DEFAULT_FILE_NAME, Environment, Manifest
-from pytest_staging.options import CATEGORIES_INI, OPTIONS, Option
+from pytest_staging.options import CATEGORIES_INI, OPTIONS, Found, Option
 from pytest_staging.redaction import Secret
 
 if TYPE_CHECKING:
@@ -83,15 +83,6 @@ class StagingSettings:
         return token + [value for _, value in self.headers]
 
 
-@dataclass(frozen=True)
-class _Found:
-    """A setting's value and where it came from (rank 0 is the command line, 3 the default)."""
-
-    value: Any
-    source: str
-    rank: int
-
-
 class _Lookup:
     """Reads one option from the command line, the environment and the ini file, in order."""
 
@@ -99,19 +90,19 @@ class _Lookup:
         self._config = config
         self._environ = environ
 
-    def find(self, option: Option) -> _Found:
+    def find(self, option: Option) -> Found:
         from_cli = self._config.getoption(option.dest)
         if from_cli:
             value = True if from_cli is True else _parse_all(option, from_cli, option.flag)
-            return _Found(value, option.flag, 0)
+            return Found(value, option.flag, 0)
         if option.env and self._environ.get(option.env_var, "").strip():
             value = _parse_all(option, self._environ[option.env_var], option.env_var)
-            return _Found(value, option.env_var, 1)
+            return Found(value, option.env_var, 1)
         from_ini = self._config.getini(option.dest) if option.ini else None
         if from_ini:
             source = f"ini key {option.dest}"
-            return _Found(_parse_all(option, from_ini, source), source, 2)
-        return _Found([] if option.kind == "append" else option.default, "default", 3)
+            return Found(_parse_all(option, from_ini, source), source, 2)
+        return Found([] if option.kind == "append" else option.default, "default", 3)
 
 
 def _parse_all(option: Option, raw: str | list[str], source: str) -> Any:
@@ -188,7 +179,7 @@ def report_path(config: pytest.Config, environ: Mapping[str, str] = os.environ) 
     return path
 
 
-def _target(url: _Found, demo: _Found) -> tuple[str | None, str | None]:
+def _target(url: Found, demo: Found) -> tuple[str | None, str | None]:
     """The URL or the demo mode, whichever comes from the higher-precedence source."""
     if not (url.value and demo.value):
         return url.value, demo.value
@@ -199,7 +190,7 @@ def _target(url: _Found, demo: _Found) -> tuple[str | None, str | None]:
     return (url.value, None) if url.rank < demo.rank else (None, demo.value)
 
 
-def _environment_url(manifest: Manifest, env: _Found, manifest_found: _Found) -> str | None:
+def _environment_url(manifest: Manifest, env: Found, manifest_found: Found) -> str | None:
     """The manifest's URL for the environment, when the run asked for one.
 
     A staging.toml merely found in the rootdir describes the service but never
@@ -253,7 +244,7 @@ def _comparable(url: str | None) -> str:
     return f"{parts.scheme.lower()}://{host}:{port}{parts.path.rstrip('/')}"
 
 
-def _gates(gates: _Found, categories: tuple[str, ...]) -> dict[str, float]:
+def _gates(gates: Found, categories: tuple[str, ...]) -> dict[str, float]:
     known = (*categories, OTHER)
     for name, _ in gates.value:
         if name not in known:
