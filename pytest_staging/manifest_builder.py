@@ -55,6 +55,7 @@ class _Builder:
         errors = doc.get("errors", {})
         gates = dict(doc.get("gates", {}))
         min_tests = gates.pop("min_tests", {})
+        health = self._health(doc.get("health"))
         return Manifest(
             path=self._path,
             service=doc.get("service", {}).get("name", ""),
@@ -64,7 +65,7 @@ class _Builder:
                     for name, env in doc.get("environments", {}).items()
                 }
             ),
-            health=self._health(doc.get("health")),
+            health=health,
             envelope_schema=self._schema(doc.get("envelope", {}).get("schema"), "envelope.schema"),
             gates=MappingProxyType(gates),
             min_tests=MappingProxyType(min_tests),
@@ -73,7 +74,7 @@ class _Builder:
             not_found_path=errors.get("not_found_path", NOT_FOUND_PATH),
             bad_request=self._probe(errors.get("bad_request")),
             resources=tuple(self._resource(r, auth) for r in doc.get("resources", [])),
-            security=self._security(doc.get("security", {}), doc.get("health")),
+            security=self._security(doc.get("security", {}), health),
             monitoring=self._monitoring(doc.get("monitoring", {})),
             load=MappingProxyType(doc.get("load", {})),
         )
@@ -128,11 +129,10 @@ class _Builder:
             delete_statuses=_statuses(table.get("delete_status"), Resource.delete_statuses),
         )
 
-    def _security(self, table: Mapping[str, Any], health: Mapping[str, Any] | None) -> Security:
+    def _security(self, table: Mapping[str, Any], health: Health) -> Security:
         limit = table.get("rate_limit")
-        health_path = (health or {}).get("path", "/health")
         return Security(
-            paths=tuple(table.get("paths", [health_path])),
+            paths=tuple(table.get("paths", [health.path])),
             http_port=table.get("http_port", 80),
             tls_min_days=table.get("tls_min_days", 14),
             rate_limit=RateLimit(**limit) if limit else None,
