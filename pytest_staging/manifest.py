@@ -134,7 +134,7 @@ class Probe:
     """One request with the statuses it must answer."""
 
     path: str
-    method: str = "GET"
+    method: str = "POST"
     json: Any = None
     statuses: tuple[int, ...] = (400, 422)
 

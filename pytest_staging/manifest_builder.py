@@ -38,6 +38,26 @@ def build(path: Path, document: Mapping[str, Any]) -> Manifest:
     return _Builder(path).manifest(document)
 
 
+_ENDPOINT_KEYS = (
+    "path",
+    "method",
+    "name",
+    "envelope",
+    "budget_ms",
+    "category",
+    "critical",
+    "auth",
+    "json",
+)
+"""Endpoint keys taken as written; status, schema, headers and pagination are converted."""
+
+
+def _given(table: Mapping[str, Any], *keys: str) -> dict[str, Any]:
+    """The keys the table sets; the others keep the record's own defaults, which are the
+    only place a default is written."""
+    return {key: table[key] for key in keys if key in table}
+
+
 def _statuses(value: int | list[int] | None, default: tuple[int, ...]) -> tuple[int, ...]:
     if value is None:
         return default
@@ -84,10 +104,9 @@ class _Builder:
         if table is None:
             return Health()
         return Health(
-            path=table.get("path", "/health"),
-            statuses=_statuses(table.get("status"), (200,)),
+            **_given(table, "path", "healthy_value"),
+            statuses=_statuses(table.get("status"), Health.statuses),
             status_field=table.get("status_field"),
-            healthy_value=table.get("healthy_value", "healthy"),
             components=table.get("components"),
             version_field=table.get("version_field"),
         )
@@ -95,18 +114,10 @@ class _Builder:
     def _endpoint(self, index: int, table: Mapping[str, Any]) -> Endpoint:
         pagination = table.get("pagination")
         return Endpoint(
-            path=table["path"],
-            method=table.get("method", "GET"),
-            name=table.get("name", ""),
-            statuses=_statuses(table.get("status"), (200,)),
-            envelope=table.get("envelope", False),
+            **_given(table, *_ENDPOINT_KEYS),
+            statuses=_statuses(table.get("status"), Endpoint.statuses),
             schema=self._schema(table.get("schema"), f"endpoints[{index}].schema"),
-            budget_ms=table.get("budget_ms"),
-            category=table.get("category", "smoke"),
-            critical=table.get("critical", False),
-            auth=table.get("auth", False),
             headers=MappingProxyType(table.get("headers", {})),
-            json=table.get("json"),
             pagination=Pagination(**pagination) if pagination else None,
         )
 
@@ -114,16 +125,12 @@ class _Builder:
         if table is None:
             return None
         statuses = _statuses(table.get("status"), Probe.statuses)
-        return Probe(table["path"], table.get("method", "POST"), table.get("json"), statuses)
+        return Probe(**_given(table, "path", "method", "json"), statuses=statuses)
 
     def _resource(self, table: Mapping[str, Any], auth: Auth | None) -> Resource:
-        path = table["path"]
         return Resource(
-            path=path,
-            create=table["create"],
-            item_path=table.get("item_path", path.rstrip("/") + "/{id}"),
-            name=table.get("name", ""),
-            id_field=table.get("id_field", "/id"),
+            **_given(table, "path", "create", "name", "id_field"),
+            item_path=table.get("item_path", table["path"].rstrip("/") + "/{id}"),
             auth=table.get("auth", auth is not None),
             create_statuses=_statuses(table.get("create_status"), Resource.create_statuses),
             delete_statuses=_statuses(table.get("delete_status"), Resource.delete_statuses),
@@ -132,17 +139,16 @@ class _Builder:
     def _security(self, table: Mapping[str, Any], health: Health) -> Security:
         limit = table.get("rate_limit")
         return Security(
+            **_given(table, "http_port", "tls_min_days"),
             paths=tuple(table.get("paths", [health.path])),
-            http_port=table.get("http_port", 80),
-            tls_min_days=table.get("tls_min_days", 14),
             rate_limit=RateLimit(**limit) if limit else None,
         )
 
     def _monitoring(self, table: Mapping[str, Any]) -> Monitoring:
         cache = table.get("cache")
         return Monitoring(
-            metrics_path=table.get("metrics_path"),
-            series=tuple(table.get("series", [])),
+            **_given(table, "metrics_path"),
+            series=tuple(table.get("series", ())),
             cache=Cache(**cache) if cache else None,
         )
 
