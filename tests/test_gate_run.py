@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from inner_run import INNER_RUN_OPTIONS
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -70,7 +71,6 @@ EXPECTED_CATEGORIES = {
 
 Run = Callable[..., tuple[pytest.RunResult, dict[str, Any]]]
 SMOKE_TEST = "import pytest\n\n@pytest.mark.smoke\ndef test_one():\n    pass\n"
-INNER_RUN_OPTIONS = ("-p", "no:cacheprovider", "-W", "ignore::pytest.PytestAssertRewriteWarning")
 
 
 @pytest.fixture

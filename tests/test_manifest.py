@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from inner_run import INNER_RUN_OPTIONS
 
 from pytest_staging import manifest
 from pytest_staging.manifest import Auth, Health, ManifestError, MissingCredential
@@ -15,7 +16,6 @@ if TYPE_CHECKING:
     from collections.abc import Callable
     from pathlib import Path
 
-INNER_RUN_OPTIONS = ("-p", "no:cacheprovider", "-W", "ignore::pytest.PytestAssertRewriteWarning")
 UNREACHABLE = "http://127.0.0.1:9"
 PASSING_SMOKE_TEST = "import pytest\n\n@pytest.mark.smoke\ndef test_ok():\n    pass\n"
 DESTRUCTIVE_TESTS = (

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from inner_run import INNER_RUN_OPTIONS
 from servers import PlainApi, TlsOptions, serve_plain_api
 
 from pytest_staging.demo.modes import DEMO_CREDENTIAL_ENVIRON
@@ -19,7 +20,6 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
 
 SUITES = Path(__file__).resolve().parents[1] / "suites"
-INNER_RUN_OPTIONS = ("-p", "no:cacheprovider", "-W", "ignore::pytest.PytestAssertRewriteWarning")
 Report = dict[str, Any]
 
 

@@ -41,16 +41,21 @@ def protected_path(auth: Auth) -> str:
     return auth.protected_path
 
 
+def fresh_token(client: httpx.Client, auth: Auth, request: pytest.FixtureRequest) -> Secret:
+    """Log in with the test account; a refused login is one clear failure."""
+    answer = login(client, auth, *request.getfixturevalue("account"))
+    try:
+        return token_from(answer, auth)
+    except LoginFailed as exc:
+        raise pytest.fail.Exception(str(exc), pytrace=False) from None
+
+
 def test_valid_credentials_log_in(
     auth: Auth, request: pytest.FixtureRequest, staging_anonymous_client: httpx.Client
 ) -> None:
     if auth.kind != "bearer-login":
         pytest.skip(f"auth.kind = {auth.kind} has no login endpoint")
-    answer = login(staging_anonymous_client, auth, *request.getfixturevalue("account"))
-    try:
-        token_from(answer, auth)
-    except LoginFailed as exc:
-        raise pytest.fail.Exception(str(exc), pytrace=False) from None
+    fresh_token(staging_anonymous_client, auth, request)
 
 
 def test_valid_credentials_reach_the_protected_endpoint(
@@ -101,11 +106,7 @@ def test_logout_invalidates_the_token(
     if auth.kind != "bearer-login" or auth.logout_path is None:
         pytest.skip("needs auth.kind = bearer-login and auth.logout_path")
     path = protected_path(auth)
-    answer = login(staging_anonymous_client, auth, *request.getfixturevalue("account"))
-    try:
-        token = token_from(answer, auth)
-    except LoginFailed as exc:
-        raise pytest.fail.Exception(str(exc), pytrace=False) from None
+    token = fresh_token(staging_anonymous_client, auth, request)
     bearer = {"Authorization": f"Bearer {token.reveal()}"}
 
     assert_status(staging_anonymous_client.post(auth.logout_path, headers=bearer), {200, 202, 204})
