@@ -19,7 +19,8 @@ from pytest_staging.outcomes import OutcomeCollector
 from pytest_staging.report import terminal
 
 if TYPE_CHECKING:
-    from collections.abc import Generator, Iterable
+    from collections.abc import Generator, Iterable, Mapping
+    from typing import Any
 
     from pytest_staging.readiness import Attempt, Readiness
     from pytest_staging.settings import StagingSettings
@@ -143,7 +144,9 @@ class GateController:
             self._print(self.outcome)
         return result
 
-    def _snapshot(self, session: pytest.Session, exitstatus: int) -> gate.RunSnapshot:
+    def _snapshot(
+        self, session: pytest.Session, exitstatus: int, latency: Mapping[str, Mapping[str, Any]]
+    ) -> gate.RunSnapshot:
         stopped = session.shouldfail or session.shouldstop
         readiness = self._readiness
         not_ready = readiness.reason if readiness and not readiness.ready else None
@@ -162,12 +165,20 @@ class GateController:
             never_reported=len(self._expected - self._collector.reported()),
             stopped_early=str(stopped) if stopped else None,
             not_ready=not_ready,
+            regressions=self._regressions(latency),
         )
+
+    def _regressions(self, latency: Mapping[str, Mapping[str, Any]]) -> tuple[str, ...]:
+        baseline = self._settings.baseline
+        if baseline is None:
+            return ()
+        return baseline.regressions(latency, self._settings.baseline_tolerance)
 
     def _decide(self, session: pytest.Session, exitstatus: int) -> GateOutcome:
         from pytest_staging import latency
 
-        snapshot = self._snapshot(session, exitstatus)
+        summary = latency.summarize(self._collector.requests())
+        snapshot = self._snapshot(session, exitstatus, summary)
         verdict = gate.decide(snapshot)
         return GateOutcome(
             verdict=verdict,
@@ -178,7 +189,8 @@ class GateController:
             started_at=self._started_at,
             duration_s=timing.monotonic() - self._start,
             readiness=self._readiness,
-            latency=latency.summarize(self._collector.requests()),
+            latency=summary,
+            load=tuple(self._collector.load_runs()),
             requests_by_test=self._collector.request_counts(),
             insecure=self._settings.insecure,
         )
@@ -204,6 +216,8 @@ class GateController:
         reporter.write_sep("=", terminal.title(outcome), green=go, red=not go)
         if self._config.get_verbosity() >= 0:
             for line in terminal.table_lines(outcome):
+                reporter.write_line(line)
+            for line in [*terminal.slowest_lines(outcome), *terminal.load_lines(outcome)]:
                 reporter.write_line(line)
         for number, line in enumerate(terminal.verdict_lines(outcome)):
             reporter.write_line(line, bold=number == 0, green=go, red=not go)

@@ -2,21 +2,24 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 from typing import TYPE_CHECKING
 
 import pytest
 
+from pytest_staging.evidence import EVIDENCE_KEY
 from pytest_staging.recording import LOG_KEY
 from pytest_staging.settings import SETTINGS_KEY, StagingSettings
 from pytest_staging.target import NO_TARGET_MESSAGE, StagingTarget
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Callable, Iterator
 
     import httpx
 
     from pytest_staging.manifest import Manifest
+    from pytest_staging.measuring import StagingLatency, StagingLoad
 
 
 @pytest.fixture(scope="session")
@@ -83,3 +86,52 @@ def staging_auth_client(
         raise pytest.fail.Exception(str(exc), pytrace=False) from None
     with build_client(settings, target, pytestconfig.stash[LOG_KEY]) as client:
         yield client
+
+
+@pytest.fixture
+def staging_latency(
+    pytestconfig: pytest.Config, staging_settings: StagingSettings, staging_client: httpx.Client
+) -> StagingLatency:
+    """Sample a request N times with bounded concurrency and check its percentiles:
+    `staging_latency.assert_within(staging_latency.sample("/api/items"), p95_ms=200)`.
+    Defaults (samples, concurrency) come from the manifest's `[performance]` table."""
+    from pytest_staging.measuring import StagingLatency
+
+    performance = staging_settings.manifest.performance
+    evidence = pytestconfig.stash[EVIDENCE_KEY]
+    return StagingLatency(staging_client, evidence, performance.samples, performance.concurrency)
+
+
+@pytest.fixture
+def staging_load(
+    pytestconfig: pytest.Config,
+    staging_settings: StagingSettings,
+    staging_target: StagingTarget,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> StagingLoad:
+    """Run locust (in a subprocess) against the target and check its thresholds:
+    `staging_load.from_manifest()` or `staging_load.run(tasks=["/api/items"], users=20, ...)`."""
+    from pytest_staging.measuring import StagingLoad
+
+    return StagingLoad(
+        staging_settings,
+        staging_target,
+        lambda: tmp_path_factory.mktemp("staging-load"),
+        pytestconfig.stash[EVIDENCE_KEY],
+        _terminal_writer(pytestconfig),
+    )
+
+
+def _terminal_writer(config: pytest.Config) -> Callable[[str], None] | None:
+    """Write a line to the terminal from inside a test (past output capture); controller only."""
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is None or hasattr(config, "workerinput"):
+        return None
+    capture = config.pluginmanager.get_plugin("capturemanager")
+
+    def write(line: str) -> None:
+        uncaptured = capture.global_and_fixture_disabled() if capture else contextlib.nullcontext()
+        with uncaptured:
+            reporter.write_line(line)
+
+    return write

@@ -41,6 +41,8 @@ class TestRecord:
     duration_s: float = 0.0
     flaky: bool = False
     crashed: bool = False
+    breaches: tuple[str, ...] = ()
+    """Declared limits (latency budgets, load thresholds) this test found broken."""
 
 
 @dataclass(frozen=True)
@@ -57,6 +59,11 @@ class RunSnapshot:
     stopped_early: str | None = None
     not_ready: str | None = None
     never_reported: int = 0
+    regressions: tuple[str, ...] = ()
+    """Latency regressions against the baseline report; they fail `performance`."""
+
+
+PERFORMANCE = "performance"
 
 
 @dataclass(frozen=True)
@@ -72,6 +79,8 @@ class CategoryResult:
     threshold: float | None = None
     required: bool = False
     min_tests: int = 0
+    breaches: tuple[str, ...] = ()
+    """Broken declared limits: each fails the category, whatever its pass rate."""
 
     @property
     def executed(self) -> int:
@@ -83,8 +92,8 @@ class CategoryResult:
         return None if self.executed == 0 else 100.0 * self.passed / self.executed
 
     @property
-    def ok(self) -> bool | None:
-        """True/False when gated, None when the category does not gate."""
+    def rate_ok(self) -> bool | None:
+        """The counts against threshold and min_tests: True/False when gated, else None."""
         if self.executed < self.min_tests:
             return False
         if self.threshold is None:
@@ -92,6 +101,11 @@ class CategoryResult:
         if self.executed == 0:
             return False if self.required else None
         return self.passed * 100 >= self.threshold * self.executed
+
+    @property
+    def ok(self) -> bool | None:
+        """True/False when gated, None when the category does not gate; a breach fails it."""
+        return False if self.breaches else self.rate_ok
 
     @property
     def status(self) -> str:
@@ -138,6 +152,7 @@ def count(
     threshold: float | None = None,
     required: bool = False,
     min_tests: int = 0,
+    breaches: tuple[str, ...] = (),
 ) -> CategoryResult:
     """Tally the tests' final outcomes; each test counts once (a non-strict xpass passed)."""
     tally = Counter(_COUNTED_AS.get(test.outcome, test.outcome) for test in tests)
@@ -151,7 +166,19 @@ def count(
         threshold=threshold,
         required=required,
         min_tests=min_tests,
+        breaches=breaches,
     )
+
+
+def _breaches_by_category(snapshot: RunSnapshot) -> dict[str, list[str]]:
+    """A failed test's broken limits go to its first category; regressions to performance."""
+    found: dict[str, list[str]] = {}
+    for test in snapshot.tests:
+        if test.breaches and test.outcome in _FAILED:
+            found.setdefault(test.categories[0], []).extend(test.breaches)
+    if snapshot.regressions:
+        found.setdefault(PERFORMANCE, []).extend(snapshot.regressions)
+    return found
 
 
 def category_results(snapshot: RunSnapshot) -> tuple[CategoryResult, ...]:
@@ -161,6 +188,8 @@ def category_results(snapshot: RunSnapshot) -> tuple[CategoryResult, ...]:
         names.extend(name for name in test.categories if name not in names)
     if OTHER not in names and OTHER in snapshot.thresholds:
         names.append(OTHER)
+    breaches = _breaches_by_category(snapshot)
+    names.extend(name for name in breaches if name not in names)
     return tuple(
         count(
             name,
@@ -168,6 +197,7 @@ def category_results(snapshot: RunSnapshot) -> tuple[CategoryResult, ...]:
             threshold=snapshot.thresholds.get(name),
             required=name in snapshot.explicit,
             min_tests=snapshot.min_tests.get(name, 0),
+            breaches=tuple(breaches.get(name, ())),
         )
         for name in names
     )
@@ -231,9 +261,10 @@ def _never_reported(snapshot: RunSnapshot, _: tuple[CategoryResult, ...]) -> lis
 
 
 def _thresholds(_: RunSnapshot, results: tuple[CategoryResult, ...]) -> list[str]:
-    reasons = []
+    reasons: list[str] = []
     for result in results:
-        if result.ok is not False:
+        reasons.extend(f"{result.name}: {breach}" for breach in result.breaches)
+        if result.rate_ok is not False:
             continue
         if result.executed < result.min_tests:
             reasons.append(

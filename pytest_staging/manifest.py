@@ -29,6 +29,8 @@ if TYPE_CHECKING:
 
     from jsonschema.protocols import Validator
 
+    from pytest_staging.load_plan import LoadPlan, LoadThresholds
+
 DEFAULT_FILE_NAME = "staging.toml"
 NOT_FOUND_PATH = "/pytest-staging/no-such-path"
 
@@ -189,6 +191,23 @@ class Monitoring:
 
 
 @dataclass(frozen=True)
+class Performance:
+    """How latency budgets are sampled, and how much slower than the baseline is tolerated."""
+
+    samples: int = 20
+    concurrency: int = 2
+    baseline_tolerance: float | None = None
+
+
+@dataclass(frozen=True)
+class Load:
+    """The `[load]` table: the run to make and what it must reach."""
+
+    plan: LoadPlan
+    thresholds: LoadThresholds
+
+
+@dataclass(frozen=True)
 class Manifest:
     """One service as the suites see it; `Manifest()` is "nothing declared"."""
 
@@ -206,7 +225,8 @@ class Manifest:
     resources: tuple[Resource, ...] = ()
     security: Security = field(default_factory=Security)
     monitoring: Monitoring = field(default_factory=Monitoring)
-    load: Mapping[str, Any] = field(default_factory=dict)
+    performance: Performance = field(default_factory=Performance)
+    load: Load | None = None
 
     @property
     def uses_envelope(self) -> bool:

@@ -10,6 +10,7 @@ import json
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
+from pytest_staging.load_plan import LoadPlan, LoadTask, LoadThresholds, seconds
 from pytest_staging.manifest import (
     NOT_FOUND_PATH,
     Auth,
@@ -17,10 +18,12 @@ from pytest_staging.manifest import (
     Endpoint,
     Environment,
     Health,
+    Load,
     Manifest,
     ManifestError,
     Monitoring,
     Pagination,
+    Performance,
     Probe,
     RateLimit,
     Resource,
@@ -96,7 +99,10 @@ class _Builder:
             resources=tuple(self._resource(r, auth) for r in doc.get("resources", [])),
             security=self._security(doc.get("security", {}), health),
             monitoring=self._monitoring(doc.get("monitoring", {})),
-            load=MappingProxyType(doc.get("load", {})),
+            performance=Performance(
+                **_given(doc.get("performance", {}), "samples", "concurrency", "baseline_tolerance")
+            ),
+            load=self._load(doc.get("load")),
         )
 
     def _health(self, table: Mapping[str, Any] | None) -> Health:
@@ -151,6 +157,26 @@ class _Builder:
             series=tuple(table.get("series", ())),
             cache=Cache(**cache) if cache else None,
         )
+
+    def _load(self, table: Mapping[str, Any] | None) -> Load | None:
+        if table is None:
+            return None
+        tasks = table.get("tasks", [])
+        locustfile = table.get("locustfile")
+        if bool(tasks) == bool(locustfile):
+            raise self._error(
+                "load", "declare what to request: [[load.tasks]] or load.locustfile (not both)"
+            )
+        plan_keys = _given(table, "users", "spawn_rate", "wait_ms", "processes")
+        if "duration" in table:
+            plan_keys["duration_s"] = seconds(table["duration"])
+        plan = LoadPlan(
+            **plan_keys,
+            tasks=tuple(LoadTask(**task) for task in tasks),
+            locustfile=self._path.parent / locustfile if locustfile else None,
+        )
+        limits = _given(table, "p95_ms", "error_rate", "min_rps", "min_requests")
+        return Load(plan, LoadThresholds(**limits))
 
     def _schema(self, name: str | None, key: str) -> Mapping[str, Any] | None:
         """The JSON Schema in the file `name` (relative to the manifest), checked."""

@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
-from pytest_staging import parsing
+from pytest_staging import baseline, parsing
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -158,6 +158,27 @@ OPTIONS: tuple[Option, ...] = (
         "Write the JSON gate report to PATH (also when the run fails).",
         parsing.output_path,
         metavar="PATH",
+    ),
+    Option(
+        "baseline",
+        "An earlier JSON gate report: a request whose p95 grew beyond the tolerance fails "
+        "the performance category.",
+        baseline.load,
+        metavar="PATH",
+    ),
+    Option(
+        "baseline_tolerance",
+        "How much slower than the baseline p95 is tolerated, in percent "
+        "(manifest performance.baseline_tolerance; default 20).",
+        baseline.tolerance,
+        metavar="PERCENT",
+    ),
+    Option(
+        "allow_sensitive_load",
+        "Let load runs target an environment the manifest marks sensitive (refused otherwise).",
+        parsing.flag,
+        kind="flag",
+        default=False,
     ),
     Option(
         "expect_version",

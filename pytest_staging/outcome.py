@@ -29,6 +29,7 @@ class GateOutcome:
     duration_s: float
     readiness: Readiness | None = None
     latency: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    load: tuple[Mapping[str, Any], ...] = ()
     requests_by_test: Mapping[str, int] = field(default_factory=dict)
     insecure: bool = False
 

@@ -23,7 +23,11 @@ CRITICAL = "critical"
 
 
 def report_data(
-    item: pytest.Item, categories: tuple[str, ...], requests: list[RequestRecord]
+    item: pytest.Item,
+    categories: tuple[str, ...],
+    requests: list[RequestRecord],
+    breaches: list[str],
+    loads: list[dict[str, Any]],
 ) -> dict[str, Any]:
     """The plain, serialisable data one test phase carries to the controller."""
     marked = tuple(name for name in categories if item.get_closest_marker(name) is not None)
@@ -32,6 +36,8 @@ def report_data(
         "categories": list(marked or (OTHER,)),
         "critical": item.get_closest_marker(CRITICAL) is not None,
         "requests": [record.to_dict() for record in requests],
+        "breaches": breaches,
+        "load": loads,
     }
 
 
@@ -44,6 +50,8 @@ class _Progress:
     reran: bool = False
     crashed: bool = False
     requests: list[dict[str, Any]] = field(default_factory=list)
+    breaches: list[str] = field(default_factory=list)
+    loads: list[dict[str, Any]] = field(default_factory=list)
 
     def record(self, nodeid: str) -> TestRecord:
         outcome = self.outcome or "error"
@@ -55,6 +63,7 @@ class _Progress:
             duration_s=round(self.duration_s, 6),
             flaky=self.reran and outcome == "passed",
             crashed=self.crashed,
+            breaches=tuple(self.breaches),
         )
 
 
@@ -85,9 +94,12 @@ class OutcomeCollector:
             progress.categories = tuple(data["categories"])
             progress.critical = bool(data["critical"])
             progress.requests.extend(data["requests"])
+            progress.breaches.extend(data["breaches"])
+            progress.loads.extend(data["load"])
         progress.duration_s += report.duration
-        if str(report.outcome) == "rerun":  # pytest-rerunfailures
+        if str(report.outcome) == "rerun":  # pytest-rerunfailures: only the final run counts
             progress.reran, progress.outcome = True, None
+            progress.breaches.clear()
         elif report.when in {"setup", "call", "teardown"}:
             progress.outcome = _phase_outcome(report, progress.outcome)
         elif report.failed:
@@ -98,6 +110,14 @@ class OutcomeCollector:
 
     def requests(self) -> list[dict[str, Any]]:
         return [request for progress in self._tests.values() for request in progress.requests]
+
+    def load_runs(self) -> list[dict[str, Any]]:
+        """Every load run, with the test that made it, in arrival order."""
+        return [
+            {"nodeid": nodeid, **run}
+            for (_, nodeid), progress in self._tests.items()
+            for run in progress.loads
+        ]
 
     def request_counts(self) -> dict[str, int]:
         """Requests per node id, summed over every run of it (xdist's --dist each)."""

@@ -24,10 +24,13 @@ import pytest
 
 from pytest_staging import bundled_suites
 from pytest_staging import settings as settings_module
+from pytest_staging.evidence import EVIDENCE_KEY, EvidenceLog
 from pytest_staging.fixtures import (
     staging_anonymous_client,
     staging_auth_client,
     staging_client,
+    staging_latency,
+    staging_load,
     staging_manifest,
     staging_settings,
     staging_target,
@@ -49,6 +52,8 @@ __all__ = [
     "staging_anonymous_client",
     "staging_auth_client",
     "staging_client",
+    "staging_latency",
+    "staging_load",
     "staging_manifest",
     "staging_settings",
     "staging_target",
@@ -123,6 +128,7 @@ def _activate(config: pytest.Config, settings: StagingSettings) -> StagingSettin
     redactor.register([*settings.secrets(), *target.secrets()])
     config.add_cleanup(redactor.clear)
     config.stash[LOG_KEY] = RequestLog()
+    config.stash[EVIDENCE_KEY] = EvidenceLog()
     if not _is_worker(config):
         controller = GateController(config, settings, target)
         config.pluginmanager.register(controller, CONTROLLER_PLUGIN)
@@ -177,5 +183,7 @@ def pytest_runtest_makereport(
     settings = item.config.stash.get(SETTINGS_KEY, None)
     if settings is not None and settings.active:
         requests = item.config.stash[LOG_KEY].take()
-        setattr(report, REPORT_ATTRIBUTE, report_data(item, settings.categories, requests))
+        breaches, loads = item.config.stash[EVIDENCE_KEY].take()
+        data = report_data(item, settings.categories, requests, breaches, loads)
+        setattr(report, REPORT_ATTRIBUTE, data)
     return report

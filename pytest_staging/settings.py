@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from pytest_staging import manifest_source, parsing
+from pytest_staging.baseline import DEFAULT_TOLERANCE, Baseline
 from pytest_staging.gate import OTHER
 from pytest_staging.manifest import DEFAULT_FILE_NAME, Environment, Manifest
 from pytest_staging.options import CATEGORIES_INI, OPTIONS, Found, Option
@@ -63,6 +64,9 @@ class StagingSettings:
     sensitive_environment: str | None = None
     allow_destructive: bool = False
     suites: bool = False
+    baseline: Baseline | None = None
+    baseline_tolerance: float = DEFAULT_TOLERANCE
+    allow_sensitive_load: bool = False
 
     @property
     def sensitive(self) -> bool:
@@ -166,7 +170,17 @@ def resolve(config: pytest.Config, environ: Mapping[str, str] = os.environ) -> S
         sensitive_environment=None if demo else _sensitive(manifest, environment, url),
         allow_destructive=values["allow_destructive"] or demo is not None,
         suites=values["suites"],
+        baseline=values["baseline"],
+        baseline_tolerance=_first_set(
+            values["baseline_tolerance"], manifest.performance.baseline_tolerance, DEFAULT_TOLERANCE
+        ),
+        allow_sensitive_load=values["allow_sensitive_load"],
     )
+
+
+def _first_set(*values: float | None) -> float:
+    """The first value given, in precedence order (option, manifest, default)."""
+    return next(value for value in values if value is not None)
 
 
 def report_path(config: pytest.Config, environ: Mapping[str, str] = os.environ) -> Path | None:

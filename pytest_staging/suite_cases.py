@@ -58,6 +58,16 @@ def _paginated(manifest: Manifest) -> Cases:
     return _endpoints(chosen), "no endpoint declares pagination"
 
 
+def _budgeted(manifest: Manifest) -> Cases:
+    performance = pytest.mark.performance
+    cases = [
+        pytest.param(e, id=e.label, marks=performance)
+        for e in manifest.endpoints
+        if e.budget_ms is not None
+    ]
+    return cases, "no endpoint declares budget_ms"
+
+
 def _resources(manifest: Manifest) -> Cases:
     destructive = getattr(pytest.mark, DESTRUCTIVE)
     cases = [pytest.param(r, id=r.label, marks=destructive) for r in manifest.resources]
@@ -74,6 +84,7 @@ CASES: dict[str, Callable[[Manifest], Cases]] = {
     "enveloped_endpoint": _enveloped,
     "schema_endpoint": _with_schema,
     "paginated_endpoint": _paginated,
+    "budgeted_endpoint": _budgeted,
     "resource": _resources,
     "security_path": _security_paths,
 }

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 SCHEMA_ID = "pytest-staging/report/v1"
 REPORT_FILE_MODE = 0o644
 """Readable by CI artifact uploaders, like junit.xml (mkstemp would leave 0600)."""
-_TOOLS = ("pytest", "pytest-xdist", "pytest-html", "httpx", "tenacity", "jsonschema")
+_TOOLS = ("pytest", "pytest-xdist", "pytest-html", "httpx", "tenacity", "jsonschema", "locust")
 
 
 def _version(distribution: str) -> str | None:
@@ -113,7 +113,7 @@ def build(outcome: GateOutcome) -> dict[str, Any]:
             for test in outcome.snapshot.tests
         ],
         "latency": {name: dict(stats) for name, stats in outcome.latency.items()},
-        "load": [],
+        "load": [dict(run) for run in outcome.load],
         "audit": _audit(outcome),
     }
 

@@ -51,6 +51,33 @@ def table_lines(outcome: GateOutcome) -> list[str]:
     return lines
 
 
+SLOWEST_SHOWN = 5
+
+
+def slowest_lines(outcome: GateOutcome, shown: int = SLOWEST_SHOWN) -> list[str]:
+    """The requests with the highest p95 (client-observed), slowest first."""
+    ranked = sorted(outcome.latency.items(), key=lambda item: -float(item[1]["p95_ms"]))[:shown]
+    if not ranked:
+        return []
+    lines = [f"slowest requests (p95 of {len(outcome.latency)} request names):"]
+    lines.extend(
+        f"  {name[:36]:<36} p50 {stats['p50_ms']:>7.1f} ms  p95 {stats['p95_ms']:>7.1f} ms  "
+        f"n={stats['count']}"
+        for name, stats in ranked
+    )
+    return lines
+
+
+def load_lines(outcome: GateOutcome) -> list[str]:
+    """One line per load run: the totals and OK/FAIL against its thresholds."""
+    return [
+        f"load {'OK' if run['ok'] else 'FAIL'}: {run['name']}: {run['requests']} requests, "
+        f"{run['rps']:.1f} req/s, {run['failure_rate']:.2f}% failed, "
+        f"p95 {run['percentiles']['p95_ms']:g} ms"
+        for run in outcome.load
+    ]
+
+
 def verdict_lines(outcome: GateOutcome) -> list[str]:
     verdict = outcome.verdict
     return [f"STAGING GATE: {verdict.label}", *(f"  - {reason}" for reason in verdict.reasons)]

@@ -1,0 +1,205 @@
+"""What a load run does and what it must achieve: plain records, no locust.
+
+`LoadPlan` says who runs (users, spawn rate, a hard duration, processes or
+distributed workers) and what they request (the manifest's `[load.tasks]`, or
+the user's own locustfile). `LoadThresholds` says what the run must reach;
+every check names its metric, its value and its limit.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from importlib import resources
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from pytest_staging.load_result import LoadResult
+
+ALL_CORES = -1
+"""`processes = -1`: one locust worker process per local core (locust's own `--processes -1`)."""
+_DURATION = re.compile(r"^(?P<number>[0-9]+(?:\.[0-9]+)?)(?P<unit>ms|s|m|h)$")
+_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
+_PLAN_LINE = "PLAN: dict[str, Any] = {}"
+
+
+def seconds(duration: float | str) -> float:
+    """A duration as seconds: a number of seconds, or text such as "500ms", "20s", "5m", "1h"."""
+    if isinstance(duration, int | float) and not isinstance(duration, bool):
+        if duration <= 0:
+            raise ValueError(f"a duration must be positive, got {duration!r}")
+        return float(duration)
+    match = _DURATION.match(str(duration).strip())
+    if match is None or float(match["number"]) <= 0:
+        raise ValueError(
+            f'expected a positive duration such as 20 (seconds), "20s", "5m" or "1h", '
+            f"got {duration!r}"
+        )
+    return float(match["number"]) * _SECONDS[match["unit"]]
+
+
+@dataclass(frozen=True)
+class LoadTask:
+    """One weighted request of the generated locustfile."""
+
+    path: str
+    method: str = "GET"
+    weight: int = 1
+    name: str | None = None
+    json: Any = None
+
+    @property
+    def label(self) -> str:
+        return self.name or f"{self.method} {self.path}"
+
+
+@dataclass(frozen=True)
+class LoadPlan:
+    """Who runs and for how long; `tasks` or `locustfile` says what they request."""
+
+    users: int = 10
+    spawn_rate: float | None = None
+    """Users started per second; default: all users in the first second."""
+    duration_s: float = 10.0
+    wait_ms: float = 0.0
+    """Think time of each generated user between two requests."""
+    tasks: tuple[LoadTask, ...] = ()
+    locustfile: Path | None = None
+    processes: int | None = None
+    """Local worker processes (`ALL_CORES` for one per core); None runs in one process."""
+    expect_workers: int | None = None
+    """Distributed: run as master and wait for this many `locust --worker` processes."""
+    master_bind_host: str = "127.0.0.1"
+    master_bind_port: int = 5557
+    label: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.users < 1:
+            raise ValueError(f"users must be 1 or more, got {self.users}")
+        if self.duration_s <= 0:
+            raise ValueError(f"the duration must be positive, got {self.duration_s}")
+        if self.locustfile is None and not self.tasks:
+            raise ValueError("a load run needs tasks (manifest [[load.tasks]]) or a locustfile")
+        if self.locustfile is not None and self.tasks:
+            raise ValueError("give either tasks or a locustfile, not both")
+        if self.processes is not None and self.expect_workers is not None:
+            raise ValueError("processes (one machine) and expect_workers (many) exclude each other")
+
+    @property
+    def rate(self) -> float:
+        return self.spawn_rate or float(self.users)
+
+    @property
+    def name(self) -> str:
+        if self.label:
+            return self.label
+        what = self.locustfile.name if self.locustfile else "manifest [load]"
+        return f"{what}: {self.users} users for {self.duration_s:g}s"
+
+
+@dataclass(frozen=True)
+class Check:
+    """One threshold against the run's value."""
+
+    metric: str
+    value: float
+    limit: float
+    ok: bool
+    message: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"metric": self.metric, "value": self.value, "limit": self.limit, "ok": self.ok}
+
+
+@dataclass(frozen=True)
+class LoadThresholds:
+    """What a load run must reach; None leaves a metric unchecked. An empty run never passes."""
+
+    p95_ms: float | None = None
+    error_rate: float | None = None
+    """Percent of requests that failed."""
+    min_rps: float | None = None
+    min_requests: int = 1
+
+    def checks(self, result: LoadResult) -> list[Check]:
+        checks = [
+            Check(
+                "min_requests",
+                result.requests,
+                self.min_requests,
+                result.requests >= self.min_requests,
+                f"the run made {result.requests} request(s), fewer than min_requests = "
+                f"{self.min_requests}: an empty or starved run never passes",
+            )
+        ]
+        if self.p95_ms is not None:
+            checks.append(
+                Check(
+                    "p95_ms",
+                    result.p95_ms,
+                    self.p95_ms,
+                    result.p95_ms <= self.p95_ms,
+                    f"p95 {result.p95_ms:g} ms is above the limit p95_ms = {self.p95_ms:g} ms",
+                )
+            )
+        if self.error_rate is not None:
+            checks.append(
+                Check(
+                    "error_rate",
+                    round(result.failure_rate, 3),
+                    self.error_rate,
+                    result.failure_rate <= self.error_rate,
+                    f"failure rate {result.failure_rate:.2f}% ({result.failures} of "
+                    f"{result.requests}) is above the limit error_rate = {self.error_rate:g}%",
+                )
+            )
+        if self.min_rps is not None:
+            checks.append(
+                Check(
+                    "min_rps",
+                    round(result.rps, 1),
+                    self.min_rps,
+                    result.rps >= self.min_rps,
+                    f"throughput {result.rps:.1f} req/s is below the limit "
+                    f"min_rps = {self.min_rps:g} req/s",
+                )
+            )
+        return checks
+
+    def to_dict(self) -> dict[str, Any]:
+        limits = {
+            "p95_ms": self.p95_ms,
+            "error_rate": self.error_rate,
+            "min_rps": self.min_rps,
+            "min_requests": self.min_requests,
+        }
+        return {name: value for name, value in limits.items() if value is not None}
+
+
+def generated_locustfile(tasks: tuple[LoadTask, ...], wait_ms: float = 0.0) -> str:
+    """The text of a self-contained locustfile (FastHttpUser) running `tasks`.
+
+    Only the tasks are written into it; headers and TLS trust reach it through
+    environment variables, so no secret is ever written to disk.
+    """
+    template = resources.files("pytest_staging.locust_side").joinpath("manifest_users.py")
+    text = template.read_text(encoding="utf-8")
+    plan = {
+        "wait_ms": wait_ms,
+        "tasks": [
+            {
+                "method": task.method,
+                "path": task.path,
+                "weight": task.weight,
+                "name": task.label,
+                "json": task.json,
+            }
+            for task in tasks
+        ],
+    }
+    encoded = json.dumps(json.dumps(plan, sort_keys=True))
+    assert _PLAN_LINE in text, "the locustfile template lost its PLAN line"
+    return text.replace(_PLAN_LINE, f"PLAN: dict[str, Any] = json.loads({encoded})", 1)

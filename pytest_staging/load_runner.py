@@ -1,0 +1,213 @@
+"""Run locust headless in a subprocess, show its progress, and always clean up after it.
+
+Locust never runs in the pytest process (gevent's monkey-patching would break
+httpx and pytest's threads). It runs in its own process group, bounded by a
+hard deadline (duration + start-up grace); on the deadline, on Ctrl-C or on
+any error the whole group is stopped (SIGTERM, then SIGKILL), so no locust
+process or forked worker outlives the run.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import sys
+from importlib import resources
+from importlib.util import find_spec
+from typing import TYPE_CHECKING, Any
+
+from pytest_staging import timing
+from pytest_staging.load_plan import ALL_CORES, generated_locustfile
+from pytest_staging.load_result import LoadResult
+from pytest_staging.locust_side import OUTPUT_ENV, PARENT_ENV, PROGRESS_FILE, RESULT_FILE
+from pytest_staging.redaction import redactor
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
+    from pathlib import Path
+
+    from pytest_staging.load_plan import LoadPlan
+
+    Progress = Callable[[Mapping[str, Any], LoadPlan], None]
+    """Called with each new progress point (elapsed, users, requests, failures, rps, p95)."""
+
+LOG_FILE = "locust.log"
+START_GRACE_S = 30.0
+"""On top of the duration: locust's start-up, spawning, waiting for workers, stopping."""
+STOP_GRACE_S = 10.0
+_POLL_S = 0.25
+_LOG_TAIL_LINES = 12
+
+
+class LoadError(Exception):
+    """The load run could not produce a result; the message says why and what to do."""
+
+
+def locust_available() -> bool:
+    """Whether locust can be run, found without importing it."""
+    return find_spec("locust") is not None
+
+
+def reporter_path() -> Path:
+    with resources.as_file(resources.files("pytest_staging.locust_side") / "reporter.py") as path:
+        return path
+
+
+def locustfile_for(plan: LoadPlan, workdir: Path) -> Path:
+    """The user's locustfile, or one generated from the manifest's tasks in `workdir`."""
+    if plan.locustfile is not None:
+        if not plan.locustfile.is_file():
+            raise LoadError(f"locustfile {plan.locustfile} does not exist")
+        return plan.locustfile
+    generated = workdir / "staging_locustfile.py"
+    generated.write_text(generated_locustfile(plan.tasks, plan.wait_ms), encoding="utf-8")
+    return generated
+
+
+def locust_command(plan: LoadPlan, locustfile: Path, url: str) -> list[str]:
+    """The headless locust command line for `plan` (no secret is ever on it)."""
+    command = [
+        sys.executable,
+        "-m",
+        "locust",
+        "--locustfile",
+        f"{locustfile},{reporter_path()}",
+        "--headless",
+        "--users",
+        str(plan.users),
+        "--spawn-rate",
+        f"{plan.rate:g}",
+        "--run-time",
+        f"{plan.duration_s:g}s",
+        "--host",
+        url,
+        "--only-summary",
+        "--loglevel",
+        "WARNING",
+        "--stop-timeout",
+        "1",
+    ]
+    if plan.processes is not None:
+        command += [
+            "--processes",
+            str(ALL_CORES if plan.processes == ALL_CORES else plan.processes),
+        ]
+    if plan.expect_workers is not None:
+        command += [
+            "--master",
+            "--expect-workers",
+            str(plan.expect_workers),
+            "--expect-workers-max-wait",
+            f"{START_GRACE_S / 2:g}",
+            "--master-bind-host",
+            plan.master_bind_host,
+            "--master-bind-port",
+            str(plan.master_bind_port),
+        ]
+    return command
+
+
+def run_load(
+    plan: LoadPlan,
+    url: str,
+    workdir: Path,
+    *,
+    environ: Mapping[str, str] | None = None,
+    on_progress: Progress | None = None,
+    timeout_s: float | None = None,
+) -> LoadResult:
+    """Run `plan` against `url`; files (locustfile, log, results) go to `workdir`.
+
+    `environ` adds variables for locust's side (headers, TLS trust) without
+    putting them on the command line. Raises `LoadError` with the reason and
+    the end of locust's log when no result came out.
+    """
+    if not locust_available():
+        raise LoadError(
+            "locust is not installed in this environment: pip install 'pytest-staging[load]'"
+        )
+    workdir.mkdir(parents=True, exist_ok=True)
+    for name in (PROGRESS_FILE, RESULT_FILE):
+        (workdir / name).unlink(missing_ok=True)
+    command = locust_command(plan, locustfile_for(plan, workdir), url)
+    env = {**os.environ, **(environ or {}), OUTPUT_ENV: str(workdir), PARENT_ENV: str(os.getpid())}
+    deadline_s = timeout_s if timeout_s is not None else plan.duration_s + START_GRACE_S
+    log_path = workdir / LOG_FILE
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            command,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env=env,
+            cwd=workdir,
+            start_new_session=True,
+        )
+        try:
+            _wait(process, plan, workdir, deadline_s, on_progress)
+        finally:
+            _stop_group(process)
+    return _result(plan, workdir, process.returncode)
+
+
+def _wait(
+    process: subprocess.Popen[bytes],
+    plan: LoadPlan,
+    workdir: Path,
+    deadline_s: float,
+    on_progress: Progress | None,
+) -> None:
+    start = timing.monotonic()
+    last_seen: float | None = None
+    while process.poll() is None:
+        if timing.monotonic() - start > deadline_s:
+            raise LoadError(
+                f"locust did not finish within {deadline_s:g}s (duration {plan.duration_s:g}s "
+                f"plus {deadline_s - plan.duration_s:g}s grace); it was stopped. "
+                f"{_log_tail(workdir)}"
+            )
+        point = _read(workdir / PROGRESS_FILE)
+        if on_progress is not None and point is not None and point.get("t") != last_seen:
+            last_seen = point.get("t")
+            on_progress(point, plan)
+        timing.sleep(_POLL_S)
+
+
+def _stop_group(process: subprocess.Popen[bytes]) -> None:
+    """Stop locust and everything it forked: SIGTERM (locust saves its stats), then SIGKILL."""
+    if process.poll() is None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGTERM)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.wait(STOP_GRACE_S)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)  # forked workers left behind, if any
+    process.wait()
+
+
+def _read(path: Path) -> dict[str, Any] | None:
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return document if isinstance(document, dict) else None
+
+
+def _log_tail(workdir: Path) -> str:
+    try:
+        lines = (workdir / LOG_FILE).read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return ""
+    tail = "\n".join(line for line in lines[-_LOG_TAIL_LINES:] if line.strip())
+    return f"End of locust's log ({workdir / LOG_FILE}):\n{redactor.redact(tail)}" if tail else ""
+
+
+def _result(plan: LoadPlan, workdir: Path, returncode: int) -> LoadResult:
+    document = _read(workdir / RESULT_FILE)
+    if document is None:
+        tail = _log_tail(workdir)
+        raise LoadError(f"locust exited with code {returncode} before it reported a result. {tail}")
+    return LoadResult.from_document(plan, document)

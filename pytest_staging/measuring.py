@@ -1,0 +1,198 @@
+"""The objects behind the `staging_latency` and `staging_load` fixtures.
+
+Both record what they measured for the reports and turn a broken limit into
+a test failure whose message names the metric, the value and the limit; the
+same line becomes a gate reason, because a declared budget is a gate.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from pytest_staging import sampling
+from pytest_staging.client import default_headers
+from pytest_staging.load_plan import LoadPlan, LoadTask, LoadThresholds, seconds
+from pytest_staging.locust_side import CA_BUNDLE_ENV, HEADERS_ENV, INSECURE_ENV
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping, Sequence
+    from pathlib import Path
+
+    import httpx
+
+    from pytest_staging.evidence import EvidenceLog
+    from pytest_staging.load_result import LoadResult
+    from pytest_staging.sampling import LatencySample
+    from pytest_staging.settings import StagingSettings
+    from pytest_staging.target import StagingTarget
+
+
+def _fail(breaches: list[str], evidence: EvidenceLog, summary: str) -> None:
+    evidence.add_breaches(breaches)
+    lines = "\n".join(f"  - {breach}" for breach in breaches)
+    raise pytest.fail.Exception(f"limits not met:\n{lines}\n{summary}", pytrace=False)
+
+
+class StagingLatency:
+    """Samples one request N times with bounded concurrency; checks percentiles against limits."""
+
+    def __init__(
+        self, client: httpx.Client, evidence: EvidenceLog, samples: int, concurrency: int
+    ) -> None:
+        self._client = client
+        self._evidence = evidence
+        self.samples = samples
+        self.concurrency = concurrency
+
+    def sample(
+        self,
+        path: str,
+        method: str = "GET",
+        *,
+        samples: int | None = None,
+        concurrency: int | None = None,
+        client: httpx.Client | None = None,
+        **request: Any,
+    ) -> LatencySample:
+        """Time `method path` (client-observed, send to body read); exact percentiles."""
+        return sampling.sample(
+            client or self._client,
+            method,
+            path,
+            samples=samples or self.samples,
+            concurrency=concurrency or self.concurrency,
+            **request,
+        )
+
+    def assert_within(
+        self,
+        result: LatencySample,
+        *,
+        p50_ms: float | None = None,
+        p95_ms: float | None = None,
+        p99_ms: float | None = None,
+        max_ms: float | None = None,
+        error_rate: float | None = None,
+    ) -> None:
+        """Fail, naming each metric over its limit; the breach is also a gate reason."""
+        breaches = result.breaches(
+            p50_ms=p50_ms, p95_ms=p95_ms, p99_ms=p99_ms, max_ms=max_ms, error_rate=error_rate
+        )
+        if breaches:
+            _fail(breaches, self._evidence, result.describe())
+
+
+class StagingLoad:
+    """Runs locust in a subprocess against the target and checks the result's thresholds."""
+
+    def __init__(
+        self,
+        settings: StagingSettings,
+        target: StagingTarget,
+        workdir: Callable[[], Path],
+        evidence: EvidenceLog,
+        progress: Callable[[str], None] | None = None,
+    ) -> None:
+        self._settings = settings
+        self._target = target
+        self._workdir = workdir
+        self._evidence = evidence
+        self._progress = progress
+
+    def from_manifest(self) -> LoadResult:
+        """The manifest's `[load]` run; skipped when the manifest declares none."""
+        declared = self._settings.manifest.load
+        if declared is None:
+            pytest.skip("no [load] table in the manifest")
+        return self.run_plan(declared.plan, declared.thresholds)
+
+    def run(
+        self,
+        *,
+        tasks: Sequence[LoadTask | str] = (),
+        locustfile: Path | None = None,
+        users: int = 10,
+        spawn_rate: float | None = None,
+        duration: float | str = 10.0,
+        wait_ms: float = 0.0,
+        processes: int | None = None,
+        p95_ms: float | None = None,
+        error_rate: float | None = None,
+        min_rps: float | None = None,
+        min_requests: int = 1,
+        timeout_s: float | None = None,
+        **distributed: Any,
+    ) -> LoadResult:
+        """Build a plan (tasks as `LoadTask`s or plain GET paths) and run it; see `run_plan`."""
+        plan = LoadPlan(
+            users=users,
+            spawn_rate=spawn_rate,
+            duration_s=seconds(duration),
+            wait_ms=wait_ms,
+            tasks=tuple(LoadTask(task) if isinstance(task, str) else task for task in tasks),
+            locustfile=locustfile,
+            processes=processes,
+            **distributed,
+        )
+        thresholds = LoadThresholds(p95_ms, error_rate, min_rps, min_requests)
+        return self.run_plan(plan, thresholds, timeout_s=timeout_s)
+
+    def run_plan(
+        self, plan: LoadPlan, thresholds: LoadThresholds, *, timeout_s: float | None = None
+    ) -> LoadResult:
+        """Run, record the result for the reports, and fail on any threshold not met.
+
+        Refused (skipped) on a sensitive environment unless
+        `--staging-allow-sensitive-load`; a run that produced no result fails.
+        """
+        from pytest_staging.load_runner import LoadError, run_load
+
+        settings = self._settings
+        if settings.sensitive and not settings.allow_sensitive_load:
+            pytest.skip(
+                f"load refused: environment {settings.sensitive_environment!r} is marked "
+                "sensitive; pass --staging-allow-sensitive-load to load it anyway"
+            )
+        try:
+            result = run_load(
+                plan,
+                self._target.url,
+                self._workdir(),
+                environ=self._locust_environ(),
+                on_progress=self._show if self._progress else None,
+                timeout_s=timeout_s,
+            )
+        except LoadError as exc:
+            raise pytest.fail.Exception(f"load run {plan.name}: {exc}", pytrace=False) from None
+        checks = thresholds.checks(result)
+        self._evidence.add_load(result.to_dict(thresholds, checks))
+        broken = [f"load {plan.name}: {check.message}" for check in checks if not check.ok]
+        if broken:
+            _fail(broken, self._evidence, f"load {plan.name}: {result.describe()}")
+        return result
+
+    def _locust_environ(self) -> dict[str, str]:
+        """Headers and TLS trust for the generated users, passed by environment, not argv."""
+        headers = default_headers(self._settings)
+        target = self._target
+        if target.username is not None and target.password is not None:
+            pair = f"{target.username}:{target.password.reveal()}".encode()
+            headers["Authorization"] = "Basic " + base64.b64encode(pair).decode("ascii")
+        environ = {HEADERS_ENV: json.dumps(headers)}
+        if self._settings.ca_bundle is not None:
+            environ[CA_BUNDLE_ENV] = str(self._settings.ca_bundle)
+        if self._settings.insecure:
+            environ[INSECURE_ENV] = "1"
+        return environ
+
+    def _show(self, point: Mapping[str, Any], plan: LoadPlan) -> None:
+        assert self._progress is not None
+        self._progress(
+            f"staging load: {point['t']:.0f}s of {plan.duration_s:g}s, {point['users']} users, "
+            f"{point['requests']} requests, {point['rps']:.1f} req/s, "
+            f"{point['failures']} failures"
+        )

@@ -1,0 +1,1 @@
+"""Performance: latency budgets sampled per endpoint, and the manifest's load run."""
