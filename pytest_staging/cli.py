@@ -69,7 +69,47 @@ def _parser() -> argparse.ArgumentParser:
     )
     init.add_argument("--force", action="store_true", help="overwrite files that already exist")
     init.set_defaults(handler=_init)
+    locustfile = commands.add_parser(
+        "locustfile",
+        help="write the locustfile generated from the manifest's [load] tasks",
+        description="Write the locustfile pytest-staging generates from the manifest's "
+        "[[load.tasks]], e.g. for the workers of a distributed load run. It holds no secret: "
+        "headers come from the PYTEST_STAGING_LOAD_HEADERS environment variable.",
+    )
+    locustfile.add_argument(
+        "--manifest",
+        type=Path,
+        default=Path("staging.toml"),
+        help="the target manifest (default: staging.toml)",
+    )
+    locustfile.add_argument(
+        "--output", type=Path, help="file to write (default: print to standard output)"
+    )
+    locustfile.set_defaults(handler=_locustfile)
     return parser
+
+
+def _locustfile(args: argparse.Namespace) -> int:
+    """Print or write the generated locustfile of the manifest's `[load]` tasks."""
+    from pytest_staging import manifest
+    from pytest_staging.load_plan import generated_locustfile
+
+    try:
+        declared = manifest.load(args.manifest).load
+    except manifest.ManifestError as exc:
+        raise CommandError(str(exc)) from None
+    if declared is None or not declared.plan.tasks:
+        raise CommandError(f"{args.manifest}: declares no [[load.tasks]] to generate users from")
+    text = generated_locustfile(declared.plan.tasks, declared.plan.wait_ms)
+    if args.output is None:
+        print(text, end="")
+        return 0
+    try:
+        args.output.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise CommandError(f"cannot write --output {args.output}: {exc.strerror or exc}") from None
+    print(f"wrote {args.output}: locust users for {len(declared.plan.tasks)} task(s)")
+    return 0
 
 
 def _init(args: argparse.Namespace) -> int:

@@ -8,7 +8,7 @@ every check names its metric, its value and its limit.
 
 from __future__ import annotations
 
-import json
+import pprint
 import re
 from dataclasses import dataclass
 from importlib import resources
@@ -200,6 +200,6 @@ def generated_locustfile(tasks: tuple[LoadTask, ...], wait_ms: float = 0.0) -> s
             for task in tasks
         ],
     }
-    encoded = json.dumps(json.dumps(plan, sort_keys=True))
     assert _PLAN_LINE in text, "the locustfile template lost its PLAN line"
-    return text.replace(_PLAN_LINE, f"PLAN: dict[str, Any] = json.loads({encoded})", 1)
+    literal = pprint.pformat(plan, width=96, sort_dicts=True)  # JSON values are Python literals
+    return text.replace(_PLAN_LINE, f"PLAN: dict[str, Any] = {literal}", 1)

@@ -1,4 +1,4 @@
-"""`pytest-staging init`: the starter files, their validity, and every refusal."""
+"""`pytest-staging init` and `locustfile`: the files they write, their validity, every refusal."""
 
 from __future__ import annotations
 
@@ -226,3 +226,67 @@ def test_the_module_runs_as_a_script(tmp_path: Path) -> None:
     assert (result.returncode, result.stderr) == (0, "")
     assert "pytest --staging-suites --staging-env=staging" in result.stdout
     manifest.load(tmp_path / "staging.toml")
+
+
+LOAD_MANIFEST = """
+[load]
+users = 2
+wait_ms = 250
+[[load.tasks]]
+path = "/api/items"
+weight = 3
+[[load.tasks]]
+name = "create"
+method = "POST"
+path = "/api/items"
+json = { name = "load", price = 1.5 }
+"""
+
+
+def test_locustfile_writes_the_users_of_the_manifests_tasks(tmp_path: Path) -> None:
+    manifest_file = tmp_path / "staging.toml"
+    manifest_file.write_text(LOAD_MANIFEST, encoding="utf-8")
+    output = tmp_path / "staging_locustfile.py"
+
+    assert main(["locustfile", "--manifest", str(manifest_file), "--output", str(output)]) == 0
+
+    text = output.read_text(encoding="utf-8")
+    compile(text, str(output), "exec")
+    assert "'path': '/api/items'" in text
+    assert "'weight': 3" in text
+    assert "'json': {'name': 'load', 'price': 1.5}" in text
+    assert "'wait_ms': 250" in text
+    assert "PYTEST_STAGING_LOAD_HEADERS" in text  # headers only ever come from the environment
+
+
+def test_locustfile_prints_to_stdout_without_output(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "staging.toml").write_text(LOAD_MANIFEST, encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+
+    assert main(["locustfile"]) == 0
+
+    assert "class ManifestUser(FastHttpUser)" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        ('[service]\nname = "no load"\n', "declares no [[load.tasks]]"),
+        ('[load]\nlocustfile = "mine.py"\n', "declares no [[load.tasks]]"),
+        ("[load]\nusers = 0\n", "load.users: expected a whole number of users, 1 or more"),
+    ],
+    ids=["no load table", "own locustfile", "invalid manifest"],
+)
+def test_locustfile_refuses_a_manifest_without_tasks_naming_why(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], content: str, expected: str
+) -> None:
+    manifest_file = tmp_path / "staging.toml"
+    manifest_file.write_text(content, encoding="utf-8")
+
+    assert main(["locustfile", "--manifest", str(manifest_file)]) == 1
+
+    error = capsys.readouterr().err
+    assert error.startswith("pytest-staging locustfile: error: ")
+    assert expected in error
