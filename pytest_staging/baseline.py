@@ -44,9 +44,9 @@ class Baseline:
                 continue
             old, new = float(before["p95_ms"]), float(now["p95_ms"])
             if new - old > FLOOR_MS and new > old * (1 + tolerance / 100):
-                growth = 100 * (new - old) / old if old else float("inf")
+                growth = f"{100 * (new - old) / old:.0f}% slower than" if old else "slower than"
                 found.append(
-                    f"{name}: p95 {new:.1f} ms is {growth:.0f}% slower than the baseline "
+                    f"{name}: p95 {new:.1f} ms is {growth} the baseline "
                     f"{old:.1f} ms ({self.path}; tolerance {tolerance:g}%)"
                 )
         return tuple(found)

@@ -8,6 +8,7 @@ every check names its metric, its value and its limit.
 
 from __future__ import annotations
 
+import math
 import pprint
 import re
 from dataclasses import dataclass
@@ -29,8 +30,8 @@ _PLAN_LINE = "PLAN: dict[str, Any] = {}"
 def seconds(duration: float | str) -> float:
     """A duration as seconds: a number of seconds, or text such as "500ms", "20s", "5m", "1h"."""
     if isinstance(duration, int | float) and not isinstance(duration, bool):
-        if duration <= 0:
-            raise ValueError(f"a duration must be positive, got {duration!r}")
+        if not 0 < duration < math.inf:
+            raise ValueError(f"a duration must be a positive, finite number, got {duration!r}")
         return float(duration)
     match = _DURATION.match(str(duration).strip())
     if match is None or float(match["number"]) <= 0:
@@ -79,7 +80,7 @@ class LoadPlan:
     def __post_init__(self) -> None:
         if self.users < 1:
             raise ValueError(f"users must be 1 or more, got {self.users}")
-        if self.duration_s <= 0:
+        if not 0 < self.duration_s < math.inf:
             raise ValueError(f"the duration must be positive, got {self.duration_s}")
         if self.locustfile is None and not self.tasks:
             raise ValueError("a load run needs tasks (manifest [[load.tasks]]) or a locustfile")
@@ -96,7 +97,7 @@ class LoadPlan:
     def name(self) -> str:
         if self.label:
             return self.label
-        what = self.locustfile.name if self.locustfile else "manifest [load]"
+        what = self.locustfile.name if self.locustfile else f"{len(self.tasks)} task(s)"
         return f"{what}: {self.users} users for {self.duration_s:g}s"
 
 

@@ -61,7 +61,7 @@ def locustfile_for(plan: LoadPlan, workdir: Path) -> Path:
     if plan.locustfile is not None:
         if not plan.locustfile.is_file():
             raise LoadError(f"locustfile {plan.locustfile} does not exist")
-        return plan.locustfile
+        return plan.locustfile.resolve()  # locust runs in `workdir`
     generated = workdir / "staging_locustfile.py"
     generated.write_text(generated_locustfile(plan.tasks, plan.wait_ms), encoding="utf-8")
     return generated
@@ -164,10 +164,10 @@ def _wait(
     last_seen: float | None = None
     while process.poll() is None:
         if timing.monotonic() - start > deadline_s:
+            tail = _log_tail(workdir)
             raise LoadError(
-                f"locust did not finish within {deadline_s:g}s (duration {plan.duration_s:g}s "
-                f"plus {deadline_s - plan.duration_s:g}s grace); it was stopped. "
-                f"{_log_tail(workdir)}"
+                f"locust did not finish within {deadline_s:g}s (the run's duration is "
+                f"{plan.duration_s:g}s); it was stopped.{' ' + tail if tail else ''}"
             )
         point = _read(workdir / PROGRESS_FILE)
         if on_progress is not None and point is not None and point.get("t") != last_seen:
@@ -209,5 +209,8 @@ def _result(plan: LoadPlan, workdir: Path, returncode: int) -> LoadResult:
     document = _read(workdir / RESULT_FILE)
     if document is None:
         tail = _log_tail(workdir)
-        raise LoadError(f"locust exited with code {returncode} before it reported a result. {tail}")
+        raise LoadError(
+            f"locust exited with code {returncode} before it reported a result."
+            f"{' ' + tail if tail else ''}"
+        )
     return LoadResult.from_document(plan, document)

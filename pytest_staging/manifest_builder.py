@@ -169,7 +169,10 @@ class _Builder:
             )
         plan_keys = _given(table, "users", "spawn_rate", "wait_ms", "processes")
         if "duration" in table:
-            plan_keys["duration_s"] = seconds(table["duration"])
+            try:
+                plan_keys["duration_s"] = seconds(table["duration"])
+            except ValueError as exc:
+                raise self._error("load.duration", str(exc)) from None
         plan = LoadPlan(
             **plan_keys,
             tasks=tuple(LoadTask(**task) for task in tasks),

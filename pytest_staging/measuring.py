@@ -63,8 +63,8 @@ class StagingLatency:
             client or self._client,
             method,
             path,
-            samples=samples or self.samples,
-            concurrency=concurrency or self.concurrency,
+            samples=self.samples if samples is None else samples,
+            concurrency=self.concurrency if concurrency is None else concurrency,
             **request,
         )
 
@@ -166,7 +166,8 @@ class StagingLoad:
                 on_progress=self._show if self._progress else None,
                 timeout_s=timeout_s,
             )
-        except LoadError as exc:
+        except LoadError as exc:  # a declared load gate that gave no result has failed
+            self._evidence.add_breaches([f"load {plan.name}: no result: {exc}".splitlines()[0]])
             raise pytest.fail.Exception(f"load run {plan.name}: {exc}", pytrace=False) from None
         checks = thresholds.checks(result)
         self._evidence.add_load(result.to_dict(thresholds, checks))

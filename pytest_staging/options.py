@@ -81,7 +81,8 @@ OPTIONS: tuple[Option, ...] = (
     ),
     Option(
         "suites",
-        "Add the bundled suites (smoke, integration, security, monitoring) to the run; "
+        "Add the bundled suites (smoke, integration, performance, security, monitoring) to "
+        "the run; "
         "they replace testpaths when no paths are given.",
         parsing.flag,
         kind="flag",

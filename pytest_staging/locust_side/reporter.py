@@ -123,7 +123,6 @@ def _on_quitting(environment: Environment, **_: Any) -> None:
         {
             **total,
             "elapsed_s": round(_elapsed(), 3),
-            "peak_users": max((point["users"] for point in _history), default=0),
             "endpoints": [_entry(entry) for entry in environment.stats.entries.values()],
             "history": _history,
         },

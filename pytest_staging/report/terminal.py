@@ -59,7 +59,7 @@ def slowest_lines(outcome: GateOutcome, shown: int = SLOWEST_SHOWN) -> list[str]
     ranked = sorted(outcome.latency.items(), key=lambda item: -float(item[1]["p95_ms"]))[:shown]
     if not ranked:
         return []
-    lines = [f"slowest requests (p95 of {len(outcome.latency)} request names):"]
+    lines = [f"slowest requests by p95 ({len(outcome.latency)} request name(s) in all):"]
     lines.extend(
         f"  {name[:36]:<36} p50 {stats['p50_ms']:>7.1f} ms  p95 {stats['p95_ms']:>7.1f} ms  "
         f"n={stats['count']}"
