@@ -378,3 +378,73 @@ def serve_plain_api(
         url = f"https://{_LOOPBACK}:{api.server_port}"
         redirect = stack.enter_context(_running(_RedirectServer(url)))
         yield PlainApi(url=url, http_port=redirect.server_port, ca_pem=ca_pem)
+
+
+class _SlowCountingServer(ThreadingHTTPServer):
+    """Answers every request after a delay, counting requests and the most at once in flight."""
+
+    daemon_threads = False
+
+    def __init__(self, delay_s: float) -> None:
+        super().__init__((_LOOPBACK, 0), _SlowCountingHandler)
+        self.delay_s = delay_s
+        self.lock = threading.Lock()
+        self.requests = 0
+        self.in_flight = 0
+        self.max_in_flight = 0
+
+
+class _SlowCountingHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    timeout = REQUEST_TIMEOUT_S
+    server: _SlowCountingServer
+
+    def log_message(self, format: str, *args: object) -> None:
+        """Keep the test output clean."""
+
+    def do_GET(self) -> None:
+        server = self.server
+        with server.lock:
+            server.requests += 1
+            server.in_flight += 1
+            server.max_in_flight = max(server.max_in_flight, server.in_flight)
+        try:
+            threading.Event().wait(server.delay_s)
+        finally:
+            with server.lock:
+                server.in_flight -= 1
+        self.send_response(HTTPStatus.OK)
+        self.send_header("Content-Type", "text/plain")
+        self.send_header("Content-Length", "2")
+        self.send_header("Connection", "close")
+        self.end_headers()
+        self.wfile.write(b"ok")
+
+
+@dataclass
+class SlowServer:
+    """A running slow counting server: where it answers, and what it has seen so far."""
+
+    url: str
+    _server: _SlowCountingServer
+
+    @property
+    def requests(self) -> int:
+        with self._server.lock:
+            return self._server.requests
+
+    @property
+    def max_in_flight(self) -> int:
+        with self._server.lock:
+            return self._server.max_in_flight
+
+
+@contextmanager
+def serve_slow(delay_s: float) -> Iterator[SlowServer]:
+    """Answer every GET on 127.0.0.1 with 200 "ok" after `delay_s`, until exit.
+
+    The server counts the requests it received and the most it held in flight at once,
+    so a test can prove how many requests a client sends concurrently.
+    """
+    with _running(_SlowCountingServer(delay_s)) as server:
+        yield SlowServer(f"http://{_LOOPBACK}:{server.server_port}", server)

@@ -46,10 +46,12 @@ def counts(report: Report) -> dict[str, tuple[int, int, int, int]]:
 HEALTHY_COUNTS = {  # (passed, failed, errors, skipped); the auth tests count in smoke and security
     "smoke": (17, 0, 0, 1),
     "integration": (8, 0, 0, 0),
-    "performance": (0, 0, 0, 0),
+    "performance": (3, 0, 0, 0),  # two latency budgets and the manifest's load run
     "security": (12, 0, 0, 4),
     "monitoring": (3, 0, 0, 0),
 }
+NOT_PERFORMANCE = ("-m", "not performance")
+"""For runs about other categories: the demo's load run alone takes seconds."""
 HEALTH_FAILURES = {
     "smoke/test_health.py::test_health_answers_with_its_status",
     "smoke/test_health.py::test_health_says_healthy",
@@ -67,15 +69,45 @@ def test_healthy_demo_is_go_in_every_category(
     assert report["verdict"] == "GO"
     assert outcomes(report, "failed") == set()
     assert counts(report) == HEALTHY_COUNTS
-    assert "integration/test_round_trip.py::test_create_read_delete_round_trip[items]" in outcomes(
-        report, "passed"
-    )
+    assert {
+        "integration/test_round_trip.py::test_create_read_delete_round_trip[items]",
+        "performance/test_budgets.py::test_endpoint_p95_within_its_budget[GET /api/items]",
+        "performance/test_budgets.py::test_endpoint_p95_within_its_budget[GET one item]",
+        "performance/test_load.py::test_load_meets_its_thresholds",
+    } <= outcomes(report, "passed")
+    result.stdout.fnmatch_lines(["load OK: *: 10 users for 3s: * requests, *"])
+
+    (load,) = report["load"]
+    assert load["nodeid"].endswith("performance/test_load.py::test_load_meets_its_thresholds")
+    assert (load["users"], load["duration_s"], load["ok"]) == (10, 3.0, True)
+    assert load["requests"] > 0
+    assert load["thresholds"] == {
+        "p95_ms": 500,
+        "error_rate": 1.0,
+        "min_rps": 20,
+        "min_requests": 50,
+    }
+    assert {check["metric"]: check["ok"] for check in load["checks"]} == {
+        "min_requests": True,
+        "p95_ms": True,
+        "error_rate": True,
+        "min_rps": True,
+    }
+    assert {entry["name"] for entry in load["endpoints"]} == {
+        "GET /api/items",
+        "GET one item",
+        "GET /health",
+    }
+    assert load["history"]
+    # the budgets' samples (20 each, plus a warm-up) are in the run's latency section
+    assert report["latency"]["GET /api/items"]["count"] >= 20
+    assert report["latency"]["GET /api/items/1"]["count"] >= 20
 
 
 def test_degraded_demo_is_no_go_in_smoke_with_a_critical_failure(
     pytester: pytest.Pytester, read_report: Callable[[Path], Report]
 ) -> None:
-    result, path = run_suites(pytester, "--staging-demo=degraded")
+    result, path = run_suites(pytester, "--staging-demo=degraded", *NOT_PERFORMANCE)
     report = read_report(path)
 
     assert result.ret == 1
@@ -93,7 +125,7 @@ def test_degraded_demo_is_no_go_in_smoke_with_a_critical_failure(
 def test_broken_envelope_demo_is_no_go_in_smoke_and_integration(
     pytester: pytest.Pytester, read_report: Callable[[Path], Report]
 ) -> None:
-    result, path = run_suites(pytester, "--staging-demo=broken-envelope")
+    result, path = run_suites(pytester, "--staging-demo=broken-envelope", *NOT_PERFORMANCE)
     report = read_report(path)
 
     assert result.ret == 1
@@ -112,7 +144,7 @@ def test_broken_envelope_demo_is_no_go_in_smoke_and_integration(
 def test_flaky_demo_verdict_follows_the_gate_rates(
     pytester: pytest.Pytester, read_report: Callable[[Path], Report]
 ) -> None:
-    result, path = run_suites(pytester, "--staging-demo=flaky")
+    result, path = run_suites(pytester, "--staging-demo=flaky", *NOT_PERFORMANCE)
     report = read_report(path)
 
     below = [
@@ -137,35 +169,52 @@ def demo_account(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.mark.usefixtures("demo_account")
-def test_slow_demo_is_go_while_budgets_are_not_gated(
+def test_slow_demo_breaks_its_latency_budgets_and_is_no_go(
     pytester: pytest.Pytester,
     read_report: Callable[[Path], Report],
     demo_servers: Callable[..., str],
 ) -> None:
-    url = demo_servers("slow", slow_delay_ms=40)
+    url = demo_servers("slow")  # every /api request waits 250 ms; the budgets allow 200 ms
     result, path = run_suites(
         pytester,
         f"--staging-url={url}",
         f"--staging-manifest={demo_manifest_path()}",
-        "--staging-allow-destructive",
+        *("-m", "performance", "-k", "not test_load_meets_its_thresholds"),
     )
     report = read_report(path)
-    assert result.ret == 0, result.stdout.str()
-    assert report["verdict"] == "GO"
-    assert counts(report) == HEALTHY_COUNTS
+
+    assert result.ret == 1
+    assert report["verdict"] == "NO-GO"
+    assert counts(report)["performance"] == (0, 2, 0, 0)
+    assert report["categories"]["performance"]["ok"] is False
+    rate = "performance: pass rate 0% (0 of 2) is below the threshold 90%"
+    assert rate in report["reasons"]
+    one_item, items = sorted(reason for reason in report["reasons"] if reason != rate)
+    budget = " ms is above the budget p95_ms = 200 ms (20 samples)"
+    assert items.startswith("performance: GET /api/items: p95 ")
+    assert items.endswith(budget)
+    assert one_item.startswith("performance: GET /api/items/1: p95 ")
+    assert one_item.endswith(budget)
+    for reason in (items, one_item):  # the measured p95 is at least the injected delay
+        assert float(reason.split(": p95 ")[1].split(" ms")[0]) >= 250
+    result.stdout.fnmatch_lines(
+        ["*limits not met:", "*- GET /api/items: p95 * ms is above the budget p95_ms = 200 ms*"]
+    )
 
 
 def test_xdist_gives_the_same_counts_as_a_single_process(
     pytester: pytest.Pytester, read_report: Callable[[Path], Report]
 ) -> None:
-    single, single_path = run_suites(pytester, "--staging-demo")
-    single_counts = counts(read_report(single_path))
+    """The single-process counts are HEALTHY_COUNTS (see the healthy demo test)."""
     parallel, parallel_path = run_suites(pytester, "--staging-demo", "-n", "2", subprocess=True)
     report = read_report(parallel_path)
 
-    assert (single.ret, parallel.ret) == (0, 0)
-    assert counts(report) == single_counts
+    assert parallel.ret == 0, parallel.stdout.str()
+    assert counts(report) == HEALTHY_COUNTS
     parallel.stdout.fnmatch_lines(["*2 workers*", "STAGING GATE: GO"])
+    (load,) = report["load"]  # measured on a worker, reported by the controller
+    assert load["ok"] is True
+    assert load["requests"] > 0
 
 
 @pytest.mark.usefixtures("demo_account")
@@ -173,7 +222,11 @@ def test_destructive_round_trip_is_withheld_unless_allowed(
     pytester: pytest.Pytester, read_report: Callable[[Path], Report], demo_url: str
 ) -> None:
     result, path = run_suites(
-        pytester, f"--staging-url={demo_url}", f"--staging-manifest={demo_manifest_path()}", "-rs"
+        pytester,
+        f"--staging-url={demo_url}",
+        f"--staging-manifest={demo_manifest_path()}",
+        "-rs",
+        *NOT_PERFORMANCE,
     )
     report = read_report(path)
 
@@ -193,7 +246,7 @@ def test_missing_credentials_fail_only_the_tests_that_need_them(
     for schema in (demo_manifest_path().parent / "schemas").iterdir():
         (schemas / schema.name).write_text(schema.read_text(encoding="utf-8"))
     result, path = run_suites(
-        pytester, f"--staging-url={demo_url}", "--staging-manifest=staging.toml"
+        pytester, f"--staging-url={demo_url}", "--staging-manifest=staging.toml", *NOT_PERFORMANCE
     )
     report = read_report(path)
 
@@ -395,6 +448,7 @@ def test_staging_suites_option_adds_the_bundled_suites_to_own_tests(
         "--staging-suites",
         "--staging-demo",
         f"--staging-report={report_path}",
+        *NOT_PERFORMANCE,
     )
     report = read_report(report_path)
 
