@@ -13,6 +13,7 @@ import contextlib
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 from importlib import resources
@@ -20,7 +21,7 @@ from importlib.util import find_spec
 from typing import TYPE_CHECKING, Any
 
 from pytest_staging import timing
-from pytest_staging.load_plan import ALL_CORES, generated_locustfile
+from pytest_staging.load_plan import generated_locustfile
 from pytest_staging.load_result import LoadResult
 from pytest_staging.locust_side import OUTPUT_ENV, PARENT_ENV, PROGRESS_FILE, RESULT_FILE
 from pytest_staging.redaction import redactor
@@ -91,10 +92,11 @@ def locust_command(plan: LoadPlan, locustfile: Path, url: str) -> list[str]:
         "1",
     ]
     if plan.processes is not None:
-        command += [
-            "--processes",
-            str(ALL_CORES if plan.processes == ALL_CORES else plan.processes),
-        ]
+        # The forked workers talk to their master over loopback on a port of their own, so
+        # two runs at once do not collide and nothing listens beyond this machine.
+        port = str(_free_loopback_port())
+        command += ["--processes", str(plan.processes), "--master-bind-host", "127.0.0.1"]
+        command += ["--master-bind-port", port, "--master-port", port]
     if plan.expect_workers is not None:
         command += [
             "--master",
@@ -108,6 +110,13 @@ def locust_command(plan: LoadPlan, locustfile: Path, url: str) -> list[str]:
             str(plan.master_bind_port),
         ]
     return command
+
+
+def _free_loopback_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
 
 
 def run_load(

@@ -130,6 +130,10 @@ def test_the_command_line_bounds_the_run_and_says_how_it_spreads() -> None:
     assert command[command.index("--run-time") + 1] == "2.5s"
     assert command[command.index("--users") + 1] == "5"
     assert command[command.index("--processes") + 1] == "-1"
+    # forked workers reach their master on loopback, on a port of this run's own
+    assert command[command.index("--master-bind-host") + 1] == "127.0.0.1"
+    port = command[command.index("--master-bind-port") + 1]
+    assert port == command[command.index("--master-port") + 1] != "5557"
     assert command[command.index("--locustfile") + 1].startswith("/w/staging_locustfile.py,")
     assert command[command.index("--locustfile") + 1].endswith("reporter.py")
     assert "--headless" in command
