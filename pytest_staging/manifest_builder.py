@@ -72,6 +72,9 @@ class _Builder:
 
     def __init__(self, path: Path) -> None:
         self._path = path
+        self._schemas: dict[Path, Mapping[str, Any]] = {}
+        """One object per schema file: read and checked once, and its compiled validator
+        is shared by every endpoint that names the file."""
 
     def manifest(self, doc: Mapping[str, Any]) -> Manifest:
         auth = Auth(**doc["auth"]) if "auth" in doc else None
@@ -188,7 +191,9 @@ class _Builder:
         from jsonschema.exceptions import SchemaError
         from jsonschema.validators import validator_for
 
-        file = self._path.parent / name
+        file = (self._path.parent / name).resolve()
+        if file in self._schemas:
+            return self._schemas[file]
         try:
             schema = json.loads(file.read_text(encoding="utf-8"))
         except OSError as exc:
@@ -203,6 +208,7 @@ class _Builder:
             where = key_path(exc.absolute_path)
             problem = f"{file} is not a valid JSON Schema at {where}: {exc.message}"
             raise self._error(key, problem) from None
+        self._schemas[file] = schema
         return schema
 
     def _error(self, key: str, problem: str) -> ManifestError:

@@ -10,11 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+import pytest
+
 from pytest_staging.gate import OTHER, Outcome, TestRecord
 
 if TYPE_CHECKING:
-    import pytest
-
     from pytest_staging.recording import RequestRecord
 
 REPORT_ATTRIBUTE = "pytest_staging"
@@ -30,15 +30,28 @@ def report_data(
     loads: list[dict[str, Any]],
 ) -> dict[str, Any]:
     """The plain, serialisable data one test phase carries to the controller."""
-    marked = tuple(name for name in categories if item.get_closest_marker(name) is not None)
+    marked, critical = _classified(item, categories)
     return {
         "v": WIRE_VERSION,
-        "categories": list(marked or (OTHER,)),
-        "critical": item.get_closest_marker(CRITICAL) is not None,
+        "categories": list(marked),
+        "critical": critical,
         "requests": [record.to_dict() for record in requests],
         "breaches": breaches,
         "load": loads,
     }
+
+
+_CLASSIFIED = pytest.StashKey[tuple[tuple[str, ...], bool]]()
+
+
+def _classified(item: pytest.Item, categories: tuple[str, ...]) -> tuple[tuple[str, ...], bool]:
+    """The item's categories and criticality, read from its markers once for all three phases."""
+    found = item.stash.get(_CLASSIFIED, None)
+    if found is None:
+        names = {mark.name for mark in item.iter_markers()}
+        marked = tuple(name for name in categories if name in names) or (OTHER,)
+        found = item.stash[_CLASSIFIED] = (marked, CRITICAL in names)
+    return found
 
 
 @dataclass
