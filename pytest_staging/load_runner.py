@@ -16,11 +16,11 @@ import signal
 import socket
 import subprocess
 import sys
-from importlib import resources
 from importlib.util import find_spec
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pytest_staging import timing
+from pytest_staging import locust_side, timing
 from pytest_staging.load_plan import generated_locustfile
 from pytest_staging.load_result import LoadResult
 from pytest_staging.locust_side import OUTPUT_ENV, PARENT_ENV, PROGRESS_FILE, RESULT_FILE
@@ -28,7 +28,6 @@ from pytest_staging.redaction import redactor
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
-    from pathlib import Path
 
     from pytest_staging.load_plan import LoadPlan
 
@@ -53,8 +52,8 @@ def locust_available() -> bool:
 
 
 def reporter_path() -> Path:
-    with resources.as_file(resources.files("pytest_staging.locust_side") / "reporter.py") as path:
-        return path
+    """The reporter file locust loads beside the locustfile (a real file of the package)."""
+    return Path(locust_side.__file__).with_name("reporter.py")
 
 
 def locustfile_for(plan: LoadPlan, workdir: Path) -> Path:

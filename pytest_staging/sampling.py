@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -41,24 +42,26 @@ class LatencySample:
         """Percent of samples that failed (no answer, or a status not accepted)."""
         return 100.0 * self.errors / self.count if self.count else 0.0
 
+    @cached_property
     def _spread(self) -> dict[str, float]:
+        """Computed once: every percentile property and message reads the same numbers."""
         return percentiles(list(self.durations_ms)) if self.durations_ms else {}
 
     @property
     def p50_ms(self) -> float:
-        return self._spread()["p50"]
+        return self._spread["p50"]
 
     @property
     def p95_ms(self) -> float:
-        return self._spread()["p95"]
+        return self._spread["p95"]
 
     @property
     def p99_ms(self) -> float:
-        return self._spread()["p99"]
+        return self._spread["p99"]
 
     @property
     def max_ms(self) -> float:
-        return self._spread()["max"]
+        return self._spread["max"]
 
     def breaches(
         self,
@@ -70,7 +73,7 @@ class LatencySample:
         error_rate: float | None = None,
     ) -> list[str]:
         """One line per limit exceeded, naming the metric, the value and the limit."""
-        spread = self._spread()
+        spread = self._spread
         found = []
         for metric, limit in (("p50", p50_ms), ("p95", p95_ms), ("p99", p99_ms), ("max", max_ms)):
             if limit is not None and spread[metric] > limit:
@@ -86,7 +89,7 @@ class LatencySample:
         return found
 
     def describe(self) -> str:
-        spread = self._spread()
+        spread = self._spread
         return (
             f"{self.name}: p50 {spread['p50']:.1f} ms, p95 {spread['p95']:.1f} ms, "
             f"p99 {spread['p99']:.1f} ms, max {spread['max']:.1f} ms, "
