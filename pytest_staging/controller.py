@@ -9,6 +9,8 @@ after pytest's own summary so the run ends with the verdict.
 
 from __future__ import annotations
 
+import contextlib
+import gc
 from typing import TYPE_CHECKING
 
 import pytest
@@ -19,7 +21,7 @@ from pytest_staging.outcomes import OutcomeCollector
 from pytest_staging.report import terminal
 
 if TYPE_CHECKING:
-    from collections.abc import Generator, Iterable, Mapping
+    from collections.abc import Generator, Iterable, Iterator, Mapping
     from typing import Any
 
     from pytest_staging.readiness import Attempt, Readiness
@@ -27,6 +29,20 @@ if TYPE_CHECKING:
     from pytest_staging.target import StagingTarget
 
 CONTROLLER_PLUGIN = "staging-controller"
+
+
+@contextlib.contextmanager
+def _collection_paused() -> Iterator[None]:
+    """The verdict and its report allocate tens of thousands of acyclic objects at once,
+    while pytest still holds every test report: each automatic garbage collection in
+    between would walk them all (about 20 µs per test at 10 000 tests)."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 class GateController:
@@ -135,8 +151,9 @@ class GateController:
     @pytest.hookimpl(wrapper=True, tryfirst=True)
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> Generator[None]:
         if self._started:
-            self.outcome = self._decide(session, int(exitstatus))
-            self._write_report(self.outcome)
+            with _collection_paused():
+                self.outcome = self._decide(session, int(exitstatus))
+                self._write_report(self.outcome)
             session.exitstatus = self.outcome.exit_code
         result = yield
         if self.outcome is not None:

@@ -10,12 +10,12 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from pytest_staging.markers import DESTRUCTIVE
+
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
     from pytest_staging.settings import StagingSettings
-
-DESTRUCTIVE = "destructive"
 
 
 def withheld_reason(settings: StagingSettings) -> str | None:

@@ -7,54 +7,53 @@ and without xdist: xdist ships the report's attributes to the controller.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import pytest
-
 from pytest_staging.gate import OTHER, Outcome, TestRecord
+from pytest_staging.markers import CRITICAL
 
 if TYPE_CHECKING:
+    import pytest
+
     from pytest_staging.recording import RequestRecord
 
 REPORT_ATTRIBUTE = "pytest_staging"
-WIRE_VERSION = 1
-CRITICAL = "critical"
+WIRE_VERSION = 2
 
 
 def report_data(
     item: pytest.Item,
+    when: str,
     categories: tuple[str, ...],
+    *,
     requests: list[RequestRecord],
     breaches: list[str],
     loads: list[dict[str, Any]],
-) -> dict[str, Any]:
-    """The plain, serialisable data one test phase carries to the controller."""
-    marked, critical = _classified(item, categories)
-    return {
-        "v": WIRE_VERSION,
-        "categories": list(marked),
-        "critical": critical,
-        "requests": [record.to_dict() for record in requests],
-        "breaches": breaches,
-        "load": loads,
-    }
+) -> dict[str, Any] | None:
+    """The plain, serialisable data one test phase carries to the controller, or None.
 
-
-_CLASSIFIED = pytest.StashKey[tuple[tuple[str, ...], bool]]()
-
-
-def _classified(item: pytest.Item, categories: tuple[str, ...]) -> tuple[tuple[str, ...], bool]:
-    """The item's categories and criticality, read from its markers once for all three phases."""
-    found = item.stash.get(_CLASSIFIED, None)
-    if found is None:
+    pytest keeps every report until the session ends, so each carries the least it
+    can: the categories on the setup report, the evidence on the phase that made it.
+    """
+    data: dict[str, Any] = {}
+    if when == "setup":
         names = {mark.name for mark in item.iter_markers()}
-        marked = tuple(name for name in categories if name in names) or (OTHER,)
-        found = item.stash[_CLASSIFIED] = (marked, CRITICAL in names)
-    return found
+        data["categories"] = tuple(name for name in categories if name in names) or (OTHER,)
+        data["critical"] = CRITICAL in names
+    if requests:
+        data["requests"] = [record.to_dict() for record in requests]
+    if breaches:
+        data["breaches"] = breaches
+    if loads:
+        data["load"] = loads
+    if not data:
+        return None
+    data["v"] = WIRE_VERSION
+    return data
 
 
-@dataclass
+@dataclass(slots=True)
 class _Progress:
     categories: tuple[str, ...] = (OTHER,)
     critical: bool = False
@@ -62,9 +61,18 @@ class _Progress:
     duration_s: float = 0.0
     reran: bool = False
     crashed: bool = False
-    requests: list[dict[str, Any]] = field(default_factory=list)
-    breaches: list[str] = field(default_factory=list)
-    loads: list[dict[str, Any]] = field(default_factory=list)
+    requests: tuple[dict[str, Any], ...] = ()
+    breaches: tuple[str, ...] = ()
+    loads: tuple[dict[str, Any], ...] = ()
+
+    def absorb(self, data: dict[str, Any]) -> None:
+        """One phase's data: categories from setup, evidence from whichever phase has it."""
+        if "categories" in data:
+            self.categories = tuple(data["categories"])
+            self.critical = bool(data["critical"])
+        self.requests += tuple(data.get("requests", ()))
+        self.breaches += tuple(data.get("breaches", ()))
+        self.loads += tuple(data.get("load", ()))
 
     def record(self, nodeid: str) -> TestRecord:
         outcome = self.outcome or "error"
@@ -76,7 +84,7 @@ class _Progress:
             duration_s=round(self.duration_s, 6),
             flaky=self.reran and outcome == "passed",
             crashed=self.crashed,
-            breaches=tuple(self.breaches),
+            breaches=self.breaches,
         )
 
 
@@ -101,18 +109,17 @@ class OutcomeCollector:
         self._tests: dict[tuple[str, str], _Progress] = {}
 
     def add(self, report: pytest.TestReport) -> None:
-        progress = self._tests.setdefault((_worker(report), report.nodeid), _Progress())
+        key = (_worker(report), report.nodeid)
+        progress = self._tests.get(key)
+        if progress is None:
+            progress = self._tests[key] = _Progress()
         data = getattr(report, REPORT_ATTRIBUTE, None)
         if isinstance(data, dict) and data.get("v") == WIRE_VERSION:
-            progress.categories = tuple(data["categories"])
-            progress.critical = bool(data["critical"])
-            progress.requests.extend(data["requests"])
-            progress.breaches.extend(data["breaches"])
-            progress.loads.extend(data["load"])
+            progress.absorb(data)
         progress.duration_s += report.duration
         if str(report.outcome) == "rerun":  # pytest-rerunfailures: only the final run counts
             progress.reran, progress.outcome = True, None
-            progress.breaches.clear()
+            progress.breaches = ()
         elif report.when in {"setup", "call", "teardown"}:
             progress.outcome = _phase_outcome(report, progress.outcome)
         elif report.failed:

@@ -8,9 +8,9 @@ Lifecycle, top to bottom:
   loaded; with `--staging-suites`, the bundled suites added to the paths.
   Without a target nothing else happens: the plugin stays inert.
 - `pytest_collection_modifyitems`: destructive tests withheld unless allowed.
-- `pytest_runtest_makereport`: every report carries the test's categories,
-  criticality and requests, so the controller counts the same with and
-  without xdist.
+- with a target, `ReportCarrier` (controller and workers): the reports carry
+  the test's categories, criticality and requests, so the controller counts
+  the same with and without xdist.
 Heavy modules (httpx, tenacity, jsonschema, the demo) load only when needed.
 """
 
@@ -24,7 +24,6 @@ import pytest
 
 from pytest_staging import bundled_suites
 from pytest_staging import settings as settings_module
-from pytest_staging.evidence import EVIDENCE_KEY, EvidenceLog
 from pytest_staging.fixtures import (
     staging_anonymous_client,
     staging_auth_client,
@@ -35,14 +34,13 @@ from pytest_staging.fixtures import (
     staging_settings,
     staging_target,
 )
+from pytest_staging.markers import MARKERS
 from pytest_staging.options import add_options
-from pytest_staging.outcomes import CRITICAL, REPORT_ATTRIBUTE, report_data
-from pytest_staging.recording import LOG_KEY, RequestLog
 from pytest_staging.redaction import redactor
 from pytest_staging.settings import SETTINGS_KEY, StagingSettings
 
 if TYPE_CHECKING:
-    from collections.abc import Generator, Sequence
+    from collections.abc import Sequence
 
     from xdist.workermanage import WorkerController
 
@@ -60,15 +58,6 @@ __all__ = [
 ]
 
 WORKER_URL_KEY = "pytest_staging_url"
-MARKERS = {
-    "smoke": "staging gate category: the deploy is up and its key paths answer.",
-    "integration": "staging gate category: the pieces work together (schemas, flows).",
-    "performance": "staging gate category: latency and load within budget.",
-    "security": "staging gate category: headers, TLS, auth and error hygiene.",
-    "monitoring": "staging gate category: metrics and operational signals (cache, series).",
-    CRITICAL: "any failure of this test is a NO-GO, whatever the pass rates.",
-    "destructive": "changes data on the target (creates, deletes); keep it off sensitive targets.",
-}
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -115,7 +104,10 @@ def _is_worker(config: pytest.Config) -> bool:
 
 def _activate(config: pytest.Config, settings: StagingSettings) -> StagingSettings:
     """Point the run at its target and, on the controller, set up the gate."""
+    from pytest_staging.carrier import CARRIER_PLUGIN, ReportCarrier
     from pytest_staging.controller import CONTROLLER_PLUGIN, GateController
+    from pytest_staging.evidence import EVIDENCE_KEY, EvidenceLog
+    from pytest_staging.recording import LOG_KEY, RequestLog
     from pytest_staging.target import StagingTarget
 
     if _is_worker(config):
@@ -127,8 +119,10 @@ def _activate(config: pytest.Config, settings: StagingSettings) -> StagingSettin
     target = StagingTarget.from_url(settings.url, settings.environment)
     redactor.register([*settings.secrets(), *target.secrets()])
     config.add_cleanup(redactor.clear)
-    config.stash[LOG_KEY] = RequestLog()
-    config.stash[EVIDENCE_KEY] = EvidenceLog()
+    requests = config.stash[LOG_KEY] = RequestLog()
+    evidence = config.stash[EVIDENCE_KEY] = EvidenceLog()
+    carrier = ReportCarrier(settings.categories, requests, evidence)
+    config.pluginmanager.register(carrier, CARRIER_PLUGIN)
     if not _is_worker(config):
         controller = GateController(config, settings, target)
         config.pluginmanager.register(controller, CONTROLLER_PLUGIN)
@@ -173,17 +167,3 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         from pytest_staging.guard import withhold_destructive
 
         withhold_destructive(items, settings)
-
-
-@pytest.hookimpl(wrapper=True)
-def pytest_runtest_makereport(
-    item: pytest.Item, call: pytest.CallInfo[None]
-) -> Generator[None, pytest.TestReport, pytest.TestReport]:
-    report = yield
-    settings = item.config.stash.get(SETTINGS_KEY, None)
-    if settings is not None and settings.active:
-        requests = item.config.stash[LOG_KEY].take()
-        breaches, loads = item.config.stash[EVIDENCE_KEY].take()
-        data = report_data(item, settings.categories, requests, breaches, loads)
-        setattr(report, REPORT_ATTRIBUTE, data)
-    return report

@@ -43,26 +43,30 @@ class Secret:
 
 
 class Redactor:
-    """Masks every registered secret value in a text; safe to share between threads."""
+    """Masks every registered secret value in a text; safe to share between threads.
+
+    The values are kept longest first in one tuple that is swapped, never changed,
+    so `redact` (called for every string of every report) needs no lock.
+    """
 
     def __init__(self) -> None:
-        self._values: set[str] = set()
+        self._values: tuple[str, ...] = ()
         self._lock = threading.Lock()
 
     def register(self, secrets: Iterable[Secret | str]) -> None:
         values = {s.reveal() if isinstance(s, Secret) else s for s in secrets}
         with self._lock:
-            self._values |= {v for v in values if len(v) >= _MIN_SECRET_LENGTH}
+            known = {*self._values, *(v for v in values if len(v) >= _MIN_SECRET_LENGTH)}
+            self._values = tuple(sorted(known, key=len, reverse=True))
 
     def clear(self) -> None:
         with self._lock:
-            self._values.clear()
+            self._values = ()
 
     def redact(self, text: str) -> str:
-        with self._lock:
-            values = sorted(self._values, key=len, reverse=True)
-        for value in values:
-            text = text.replace(value, MASK)
+        for value in self._values:
+            if value in text:
+                text = text.replace(value, MASK)
         return text
 
 

@@ -14,22 +14,24 @@ from __future__ import annotations
 import argparse
 import os
 from dataclasses import dataclass, field
+from functools import cache
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import pytest
 
-from pytest_staging import manifest_source, parsing
-from pytest_staging.baseline import DEFAULT_TOLERANCE, Baseline
-from pytest_staging.gate import OTHER
-from pytest_staging.manifest import DEFAULT_FILE_NAME, Environment, Manifest
+from pytest_staging import parsing
+from pytest_staging.baseline import DEFAULT_TOLERANCE
 from pytest_staging.options import CATEGORIES_INI, OPTIONS, Found, Option
 from pytest_staging.redaction import Secret
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
     from pathlib import Path
+
+    from pytest_staging.baseline import Baseline
+    from pytest_staging.manifest import Environment, Manifest
 
 BUILTIN_CATEGORIES = ("smoke", "integration", "performance", "security", "monitoring")
 DEFAULT_THRESHOLDS: Mapping[str, float] = MappingProxyType(
@@ -60,7 +62,7 @@ class StagingSettings:
     report_path: Path | None = None
     expect_version: str | None = None
     categories: tuple[str, ...] = BUILTIN_CATEGORIES
-    manifest: Manifest = field(default_factory=Manifest)
+    loaded_manifest: Manifest | None = None
     sensitive_environment: str | None = None
     allow_destructive: bool = False
     suites: bool = False
@@ -74,6 +76,11 @@ class StagingSettings:
         return self.sensitive_environment is not None
 
     @property
+    def manifest(self) -> Manifest:
+        """The service's manifest; an empty one when the run has none."""
+        return self.loaded_manifest or _empty_manifest()
+
+    @property
     def active(self) -> bool:
         """A target is configured: the gate runs. Otherwise the plugin stays inert."""
         return self.url is not None or self.demo is not None
@@ -85,6 +92,14 @@ class StagingSettings:
     def secrets(self) -> list[Secret]:
         token = [self.token] if self.token else []
         return token + [value for _, value in self.headers]
+
+
+@cache
+def _empty_manifest() -> Manifest:
+    """Built on first use: a run without a target never imports the manifest code."""
+    from pytest_staging.manifest import Manifest
+
+    return Manifest()
 
 
 class _Lookup:
@@ -141,6 +156,10 @@ def resolve(config: pytest.Config, environ: Mapping[str, str] = os.environ) -> S
             "give the CA bundle to verify certificates, or --staging-insecure to skip it"
         )
     url, demo = _target(found["url"], found["demo"])
+    if url is None and demo is None and found["env"].rank == found["manifest"].rank == 3:
+        return StagingSettings(categories=categories, suites=values["suites"])  # inert
+    from pytest_staging import manifest_source
+
     manifest = manifest_source.find(config, found["manifest"], demo=demo is not None)
     manifest_source.check_categories(manifest, categories)
     environment = manifest.environments.get(values["env"])
@@ -166,7 +185,7 @@ def resolve(config: pytest.Config, environ: Mapping[str, str] = os.environ) -> S
         report_path=values["report"],
         expect_version=values["expect_version"],
         categories=categories,
-        manifest=manifest,
+        loaded_manifest=manifest,
         sensitive_environment=None if demo else _sensitive(manifest, environment, url),
         allow_destructive=values["allow_destructive"] or demo is not None,
         suites=values["suites"],
@@ -218,6 +237,8 @@ def _environment_url(manifest: Manifest, env: Found, manifest_found: Found) -> s
         if env.rank == 3:
             return None
         if manifest.path is None:
+            from pytest_staging.manifest import DEFAULT_FILE_NAME
+
             raise pytest.UsageError(
                 f"{env.source}={env.value} names an environment, but no manifest describes it: "
                 f"give --staging-manifest PATH (or put {DEFAULT_FILE_NAME} in the rootdir), "
@@ -259,6 +280,8 @@ def _comparable(url: str | None) -> str:
 
 
 def _gates(gates: Found, categories: tuple[str, ...]) -> dict[str, float]:
+    from pytest_staging.gate import OTHER
+
     known = (*categories, OTHER)
     for name, _ in gates.value:
         if name not in known:

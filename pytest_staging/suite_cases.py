@@ -14,9 +14,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import pytest
 
-from pytest_staging.guard import DESTRUCTIVE
 from pytest_staging.manifest import Endpoint, Manifest
-from pytest_staging.outcomes import CRITICAL
+from pytest_staging.markers import CRITICAL, DESTRUCTIVE
 from pytest_staging.settings import SETTINGS_KEY
 
 if TYPE_CHECKING:

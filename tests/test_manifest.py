@@ -354,7 +354,7 @@ def test_a_bad_staging_toml_in_the_rootdir_says_where_it_was_found(
 ) -> None:
     pytester.makefile(".toml", staging='[servce]\nname = "orders"\n')
     pytester.makepyfile(PASSING_SMOKE_TEST)
-    result = pytester.runpytest(*INNER_RUN_OPTIONS)
+    result = pytester.runpytest(*INNER_RUN_OPTIONS, "--staging-env=staging")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(
         [
@@ -362,6 +362,19 @@ def test_a_bad_staging_toml_in_the_rootdir_says_where_it_was_found(
             "  servce: unknown key (did you mean 'service'?); valid keys here: auth, *",
         ]
     )
+
+
+def test_a_run_without_a_target_never_reads_the_rootdir_staging_toml(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makefile(".toml", staging='[servce]\nname = "orders"\n')
+    pytester.makepyfile(PASSING_SMOKE_TEST)
+    result = pytester.runpytest(*INNER_RUN_OPTIONS)
+    assert result.ret == pytest.ExitCode.OK
+    result.assert_outcomes(passed=1)
+    output = result.stdout.str() + result.stderr.str()
+    assert "STAGING GATE" not in output
+    assert "manifest" not in output
 
 
 def test_a_bad_manifest_still_writes_a_no_go_report(

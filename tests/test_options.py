@@ -174,6 +174,26 @@ def test_without_a_target_the_plugin_is_inert(pytester: pytest.Pytester) -> None
     assert empty.ret == pytest.ExitCode.NO_TESTS_COLLECTED
 
 
+def test_without_a_target_nothing_heavy_is_imported_and_no_per_test_hook_runs(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makepyfile(
+        """
+        import sys
+
+        HEAVY = ("httpx", "jsonschema", "tenacity", "pytest_staging.manifest",
+                 "pytest_staging.gate", "pytest_staging.assertions", "pytest_staging.controller")
+
+        def test_imports(pytestconfig):
+            assert [name for name in HEAVY if name in sys.modules] == []
+            plugins = pytestconfig.pluginmanager.list_name_plugin()
+            assert [name for name, _ in plugins if name.startswith("staging-")] == []
+        """
+    )
+    result = pytester.runpytest_subprocess(*INNER_RUN_OPTIONS)
+    result.assert_outcomes(passed=1)
+
+
 def test_fixture_without_a_target_names_the_option(pytester: pytest.Pytester) -> None:
     pytester.makepyfile("def test_needs(staging_client):\n    pass\n")
     result = pytester.runpytest(*INNER_RUN_OPTIONS)
