@@ -9,7 +9,7 @@ from xdist workers to the controller.
 from __future__ import annotations
 
 import threading
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -30,7 +30,13 @@ class RequestRecord:
         return f"{self.method} {self.path}"
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return {
+            "method": self.method,
+            "path": self.path,
+            "status": self.status,
+            "duration_ms": self.duration_ms,
+            "error": self.error,
+        }
 
 
 class RequestLog:

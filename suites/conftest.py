@@ -25,12 +25,13 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     items.sort(key=lambda item: item.get_closest_marker("runs_last") is not None)
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def client_for(
     request: pytest.FixtureRequest, staging_client: httpx.Client
 ) -> Callable[[bool], httpx.Client]:
     """The session client, or the authenticated one for what the manifest marks `auth = true`
-    (logging in only when a test needs it)."""
+    (logging in only when a test needs it). Session-scoped: one fixture set-up for the run,
+    not one per check."""
 
     def pick(needs_auth: bool) -> httpx.Client:
         if needs_auth:

@@ -283,3 +283,20 @@ def test_the_json_report_masks_secrets_that_json_would_escape(tmp_path: Path) ->
     text = (tmp_path / "r.json").read_text(encoding="utf-8")
     assert "pa" not in text.replace("***", "")
     assert json.loads(text) == {"reasons": ["login with *** failed"]}
+
+
+def test_the_json_report_keeps_one_line_per_test_and_reads_back_unchanged(tmp_path: Path) -> None:
+    from pytest_staging.report import json_report
+
+    tests = [
+        {"nodeid": 'a.py::test_quote["x"]', "outcome": "passed"},
+        {"nodeid": "b.py::test_newline[a\nb]", "outcome": "failed"},
+        {"nodeid": 'c.py::test_tests["tests": []]', "outcome": "skipped"},
+    ]
+    document = {"verdict": "GO", "tests": tests, "latency": {"tests": []}}
+    json_report.write(tmp_path / "r.json", document)
+    text = (tmp_path / "r.json").read_text(encoding="utf-8")
+
+    assert json.loads(text) == document
+    test_lines = [line for line in text.splitlines() if line.startswith('    {"nodeid"')]
+    assert [json.loads(line.rstrip(",")) for line in test_lines] == tests

@@ -363,6 +363,25 @@ def test_a_plain_json_api_without_envelope_is_go(
     assert PASSWORD not in result.stdout.str() + path.read_text(encoding="utf-8")
 
 
+def test_missing_credentials_fail_only_the_endpoints_that_need_them(
+    pytester: pytest.Pytester, read_report: Callable[[Path], Report]
+) -> None:
+    with serve_plain_api(username=USER, password=PASSWORD) as api:
+        write_plain_manifest(pytester, api)
+        result, path = run_suites(pytester, "--staging-manifest=staging.toml", "-k", "endpoint")
+    report = read_report(path)
+
+    assert result.ret == 1
+    assert outcomes(report, "failed") | outcomes(report, "error") == {
+        "smoke/test_endpoints.py::test_endpoint_answers_with_its_status[who am I]",
+        "smoke/test_auth.py::test_valid_credentials_reach_the_protected_endpoint",
+    }
+    assert "smoke/test_endpoints.py::test_endpoint_answers_with_its_status[GET /v1/things]" in (
+        outcomes(report, "passed")
+    )
+    result.stdout.fnmatch_lines(["*the environment variable PLAIN_API_USER*is not set*"])
+
+
 @pytest.mark.usefixtures("plain_account")
 def test_an_unhealthy_plain_api_is_no_go(
     pytester: pytest.Pytester,
