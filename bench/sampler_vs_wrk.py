@@ -2,7 +2,7 @@
 
 wrk is a C load generator with negligible client overhead, so it is the reference for
 what the server's latency is; our sampler (httpx in Python threads) should agree within
-5 %. Both use two connections; the two tools take turns, round by round.
+5 %. Both use one connection; the two tools take turns, round by round.
 
 Goal: 0.95 <= p50(ours) / p50(wrk) <= 1.05. Needs `wrk` on PATH (`apt-get install wrk`).
 """
@@ -24,7 +24,7 @@ PATH = "/api/items"
 DELAY_MS = 20
 ROUNDS = 5
 SAMPLES = 200
-CONCURRENCY = 2
+CONCURRENCY = 1
 WRK_SECONDS = 5
 GOAL = (0.95, 1.05)
 WRK_P50 = re.compile(r"^\s*50%\s+([\d.]+)(us|ms|s)\s*$", re.MULTILINE)
