@@ -154,6 +154,7 @@ class GateController:
             with _collection_paused():
                 self.outcome = self._decide(session, int(exitstatus))
                 self._write_report(self.outcome)
+            self._write_summaries(self.outcome)
             session.exitstatus = self.outcome.exit_code
         result = yield
         if self.outcome is not None:
@@ -224,6 +225,12 @@ class GateController:
             self._write_line(
                 f"staging: could not write --staging-report {path}: {exc.strerror or exc}", red=True
             )
+
+    def _write_summaries(self, outcome: GateOutcome) -> None:
+        from pytest_staging.report import markdown
+
+        for problem in markdown.publish(outcome, self._settings.summary_md_path):
+            self._write_line(problem, red=True)
 
     def _print(self, outcome: GateOutcome) -> None:
         reporter = self._config.pluginmanager.get_plugin("terminalreporter")

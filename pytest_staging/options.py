@@ -161,6 +161,13 @@ OPTIONS: tuple[Option, ...] = (
         metavar="PATH",
     ),
     Option(
+        "summary_md",
+        "Write the verdict and gate table as Markdown to PATH (also when the run fails); "
+        "on GitHub Actions it is appended to $GITHUB_STEP_SUMMARY as well.",
+        parsing.output_path,
+        metavar="PATH",
+    ),
+    Option(
         "baseline",
         "An earlier JSON gate report: a request whose p95 grew beyond the tolerance fails "
         "the performance category.",

@@ -86,16 +86,17 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def _report_usage_error(config: pytest.Config, error: pytest.UsageError) -> None:
-    """Bad input never loses the report: write a NO-GO that names the problem."""
-    path = settings_module.report_path(config)
-    if path is None:
-        return
+    """Bad input never loses the reports: write a NO-GO that names the problem."""
+    report = settings_module.report_path(config)
+    summary = settings_module.report_path(config, name="summary_md")
     from pytest_staging.outcome import early_outcome
-    from pytest_staging.report import json_report
+    from pytest_staging.report import json_report, markdown
 
     outcome = early_outcome(f"usage error: {error}", exit_code=pytest.ExitCode.USAGE_ERROR)
     with contextlib.suppress(OSError):  # the usage error itself is what the user must see
-        json_report.write(path, json_report.build(outcome))
+        if report is not None:
+            json_report.write(report, json_report.build(outcome))
+    markdown.publish(outcome, summary)
 
 
 def _is_worker(config: pytest.Config) -> bool:

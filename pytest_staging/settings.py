@@ -60,6 +60,7 @@ class StagingSettings:
     wait: float = 0.0
     gates: Mapping[str, float] = field(default_factory=dict)
     report_path: Path | None = None
+    summary_md_path: Path | None = None
     expect_version: str | None = None
     categories: tuple[str, ...] = BUILTIN_CATEGORIES
     loaded_manifest: Manifest | None = None
@@ -183,6 +184,7 @@ def resolve(config: pytest.Config, environ: Mapping[str, str] = os.environ) -> S
         wait=values["wait"],
         gates=MappingProxyType({**manifest.gates, **_gates(found["gate"], categories)}),
         report_path=values["report"],
+        summary_md_path=values["summary_md"],
         expect_version=values["expect_version"],
         categories=categories,
         loaded_manifest=manifest,
@@ -202,9 +204,12 @@ def _first_set(*values: float | None) -> float:
     return next(value for value in values if value is not None)
 
 
-def report_path(config: pytest.Config, environ: Mapping[str, str] = os.environ) -> Path | None:
-    """Where the JSON report goes, if that one setting is readable, even when others are not."""
-    option = next(option for option in OPTIONS if option.name == "report")
+def report_path(
+    config: pytest.Config, environ: Mapping[str, str] = os.environ, name: str = "report"
+) -> Path | None:
+    """Where a report goes (`report`, `summary_md`), if that one setting is readable, even
+    when others are not."""
+    option = next(option for option in OPTIONS if option.name == name)
     try:
         path: Path | None = _Lookup(config, environ).find(option).value
     except pytest.UsageError:

@@ -1,0 +1,128 @@
+"""The verdict as Markdown: GitHub's job summary (`GITHUB_STEP_SUMMARY`) and `--staging-summary-md`.
+
+Same content as the end of the terminal output, verdict first: the banner
+(with the word GO or NO-GO, so it reads without colour), the reasons, the
+gate table, tolerated and flaky tests, the slowest requests and the load
+runs. Every piece of free text is escaped for Markdown and masked for
+secrets; the file is appended to (GitHub) or replaced (the option).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from pytest_staging.gate import CategoryResult, percent
+from pytest_staging.redaction import redactor
+from pytest_staging.report.terminal import SLOWEST_SHOWN
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from pytest_staging.outcome import GateOutcome
+
+GITHUB_SUMMARY_ENV = "GITHUB_STEP_SUMMARY"
+_SPECIAL = re.compile(r"([\\`*_{}\[\]<>#+|~])")
+_COLUMNS = ("category", "passed", "failed", "errors", "skipped", "rate", "threshold", "result")
+
+
+def text(value: str) -> str:
+    """Free text (reasons, node ids, URLs) as literal Markdown on one line, secrets masked."""
+    return _SPECIAL.sub(r"\\\1", redactor.redact(value).replace("\n", " "))
+
+
+def _row(cells: list[str]) -> str:
+    return "| " + " | ".join(cells) + " |"
+
+
+def _category_cells(result: CategoryResult, status: str) -> list[str]:
+    rate = "-" if result.pass_rate is None else percent(result.pass_rate)
+    threshold = "-" if result.threshold is None else percent(result.threshold)
+    counts = (result.passed, result.failed, result.errors, result.skipped + result.xfailed)
+    return [text(result.name), *(str(count) for count in counts), rate, threshold, status]
+
+
+def _gate_table(outcome: GateOutcome) -> list[str]:
+    verdict = outcome.verdict
+    lines = [_row(list(_COLUMNS)), "|---|" + "---:|" * 6 + "---|"]
+    lines += [_row(_category_cells(result, result.status)) for result in verdict.categories]
+    total = _category_cells(verdict.totals, f"**{verdict.label}**")
+    lines.append(_row([f"**{total[0]}**", *total[1:]]))
+    return lines
+
+
+def _listed(title: str, nodeids: tuple[str, ...]) -> list[str]:
+    if not nodeids:
+        return []
+    return ["", f"**{title} ({len(nodeids)})**", "", *(f"- {text(nodeid)}" for nodeid in nodeids)]
+
+
+def _slowest(outcome: GateOutcome) -> list[str]:
+    ranked = sorted(outcome.latency.items(), key=lambda item: -float(item[1]["p95_ms"]))
+    if not ranked:
+        return []
+    lines = ["", f"**Slowest requests by p95** ({len(ranked)} request name(s) in all)", ""]
+    lines += [_row(["request", "p50 ms", "p95 ms", "count"]), "|---|---:|---:|---:|"]
+    lines += [
+        _row([text(name), f"{stats['p50_ms']:.1f}", f"{stats['p95_ms']:.1f}", str(stats["count"])])
+        for name, stats in ranked[:SLOWEST_SHOWN]
+    ]
+    return lines
+
+
+def _load(outcome: GateOutcome) -> list[str]:
+    if not outcome.load:
+        return []
+    lines = ["", "**Load runs**", ""]
+    lines += [
+        f"- {'OK' if run['ok'] else 'FAIL'}: {text(str(run['name']))}: {run['requests']} "
+        f"requests, {run['rps']:.1f} req/s, {run['failure_rate']:.2f}% failed, "
+        f"p95 {run['percentiles']['p95_ms']:g} ms"
+        for run in outcome.load
+    ]
+    return lines
+
+
+def summary(outcome: GateOutcome) -> str:
+    """The whole summary, verdict first, ending with a newline."""
+    verdict = outcome.verdict
+    mark = "✅" if verdict.go else "❌"
+    target = text(outcome.target_url or "no target")
+    lines = [
+        f"## {mark} Staging gate: {verdict.label}",
+        "",
+        f"Target: {target} (environment {text(outcome.environment)}), exit code "
+        f"{outcome.exit_code}",
+    ]
+    if verdict.reasons:
+        lines += ["", "**Reasons**", "", *(f"- {text(reason)}" for reason in verdict.reasons)]
+    if outcome.insecure:
+        lines += ["", "**Warning:** TLS certificates were NOT verified (--staging-insecure)"]
+    lines += ["", *_gate_table(outcome)]
+    lines += _listed("Failures within tolerance", verdict.tolerated)
+    lines += _listed("Flaky, passed on a rerun", verdict.flaky)
+    lines += _slowest(outcome) + _load(outcome)
+    return "\n".join(lines) + "\n"
+
+
+def publish(
+    outcome: GateOutcome, path: Path | None, environ: Mapping[str, str] = os.environ
+) -> list[str]:
+    """Write the summary to `path` (replaced) and append it to GitHub's job summary when
+    `GITHUB_STEP_SUMMARY` is set; returns a message for each file that could not be written."""
+    text = summary(outcome)
+    targets = [(path, "w", "--staging-summary-md")] if path is not None else []
+    github = environ.get(GITHUB_SUMMARY_ENV, "").strip()
+    if github:
+        targets.append((Path(github), "a", GITHUB_SUMMARY_ENV))
+    problems = []
+    for target, mode, origin in targets:
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            with target.open(mode, encoding="utf-8") as stream:
+                stream.write(text)
+        except OSError as exc:
+            problems.append(f"staging: could not write {origin} {target}: {exc.strerror or exc}")
+    return problems
