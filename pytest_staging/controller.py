@@ -18,7 +18,7 @@ import pytest
 from pytest_staging import gate, timing
 from pytest_staging.outcome import GateOutcome
 from pytest_staging.outcomes import OutcomeCollector
-from pytest_staging.report import terminal
+from pytest_staging.report import junit, terminal
 
 if TYPE_CHECKING:
     from collections.abc import Generator, Iterable, Iterator, Mapping
@@ -155,6 +155,7 @@ class GateController:
                 self.outcome = self._decide(session, int(exitstatus))
                 self._write_report(self.outcome)
             self._write_summaries(self.outcome)
+            junit.record(self._config, self.outcome)
             session.exitstatus = self.outcome.exit_code
         result = yield
         if self.outcome is not None:

@@ -1,0 +1,55 @@
+"""The verdict and per-category rates as `<testsuite>` properties of pytest's JUnit XML.
+
+Added by the controller before pytest's junitxml plugin writes its file, so it
+works under xdist, where `record_testsuite_property` (a fixture, run on the
+workers) does not reach the controller's file. Testsuite properties are valid
+in both JUnit families; per-test properties are not valid in `xunit2`, so
+nothing is added per test.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from pytest_staging.gate import percent
+from pytest_staging.redaction import redactor
+
+if TYPE_CHECKING:
+    import pytest
+
+    from pytest_staging.outcome import GateOutcome
+
+PREFIX = "staging_"
+
+
+def properties(outcome: GateOutcome) -> list[tuple[str, str]]:
+    """(name, value) pairs: verdict, exit code, target, reasons, then three per category."""
+    verdict = outcome.verdict
+    found = [
+        ("verdict", verdict.label),
+        ("exit_code", str(outcome.exit_code)),
+        ("target", outcome.target_url or "no target"),
+        ("environment", outcome.environment),
+    ]
+    found += [(f"reason_{number}", reason) for number, reason in enumerate(verdict.reasons, 1)]
+    rows = [(result, result.status) for result in verdict.categories]
+    for result, status in [*rows, (verdict.totals, verdict.label)]:
+        rate = "-" if result.pass_rate is None else percent(result.pass_rate)
+        threshold = "-" if result.threshold is None else percent(result.threshold)
+        found += [
+            (f"{result.name}_pass_rate", rate),
+            (f"{result.name}_threshold", threshold),
+            (f"{result.name}_result", status),
+        ]
+    return [(PREFIX + name, redactor.redact(value)) for name, value in found]
+
+
+def record(config: pytest.Config, outcome: GateOutcome) -> None:
+    """Hand the properties to pytest's JUnit writer when `--junitxml` is active."""
+    from _pytest.junitxml import xml_key  # the writer has no public handle; stable since 7.0
+
+    writer = config.stash.get(xml_key, None)
+    if writer is None:
+        return
+    for name, value in properties(outcome):
+        writer.add_global_property(name, value)
