@@ -142,6 +142,11 @@ def percent(value: float) -> str:
     return f"{shown:g}%" if shown == int(shown) else f"{shown:.1f}%"
 
 
+def percent_or_dash(value: float | None) -> str:
+    """A rate or threshold as reports show it: `-` where there is none."""
+    return "-" if value is None else percent(value)
+
+
 _COUNTED_AS = {"xpassed": "passed", "error": "errors"}
 
 

@@ -158,14 +158,17 @@ def resolve(config: pytest.Config, environ: Mapping[str, str] = os.environ) -> S
         )
     url, demo = _target(found["url"], found["demo"])
     if url is None and demo is None and found["env"].rank == found["manifest"].rank == 3:
-        return StagingSettings(categories=categories, suites=values["suites"])  # inert
+        # Inert. A staging.toml merely found in the rootdir describes the service but never
+        # points a plain `pytest` run at a server: the environment or the manifest must be
+        # named (option, variable or ini key). Such a run does not even read it.
+        return StagingSettings(categories=categories, suites=values["suites"])
     from pytest_staging import manifest_source
 
     manifest = manifest_source.find(config, found["manifest"], demo=demo is not None)
     manifest_source.check_categories(manifest, categories)
     environment = manifest.environments.get(values["env"])
     if url is None and demo is None:
-        url = _environment_url(manifest, found["env"], found["manifest"])
+        url = _environment_url(manifest, found["env"])
     if values["expect_version"] and manifest.health.version_field is None:
         raise pytest.UsageError(
             f"{found['expect_version'].source} needs the version in the health document: "
@@ -228,15 +231,8 @@ def _target(url: Found, demo: Found) -> tuple[str | None, str | None]:
     return (url.value, None) if url.rank < demo.rank else (None, demo.value)
 
 
-def _environment_url(manifest: Manifest, env: Found, manifest_found: Found) -> str | None:
-    """The manifest's URL for the environment, when the run asked for one.
-
-    A staging.toml merely found in the rootdir describes the service but never
-    points a plain `pytest` run at a server: the environment or the manifest
-    must be named (option, variable or ini key).
-    """
-    if env.rank == 3 and manifest_found.rank == 3:
-        return None
+def _environment_url(manifest: Manifest, env: Found) -> str | None:
+    """The manifest's URL for the environment, when the run named one or the manifest."""
     environment = manifest.environments.get(env.value)
     if environment is None:
         if env.rank == 3:

@@ -13,20 +13,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
-from inner_run import INNER_RUN_OPTIONS
-
-MIXED = """
-import pytest
-
-@pytest.mark.smoke
-def test_health(staging_client):
-    assert staging_client.get("/health").status_code == 200
-
-@pytest.mark.integration
-@pytest.mark.parametrize("n", range(3))
-def test_sums(n):
-    assert n != 2, "two is not allowed"
-"""
+from inner_run import INNER_RUN_OPTIONS, ONE_FAILURE_IN_THREE
 
 
 @pytest.fixture(scope="module")
@@ -55,7 +42,7 @@ def suite_properties(path: Path) -> dict[str, str]:
 def test_the_verdict_rides_on_the_testsuite_and_the_file_validates(
     pytester: pytest.Pytester, demo_url: str, junit_schema: object, family: str, workers: str
 ) -> None:
-    pytester.makepyfile(MIXED)
+    pytester.makepyfile(ONE_FAILURE_IN_THREE)
     result = pytester.runpytest_subprocess(
         *INNER_RUN_OPTIONS,
         f"--staging-url={demo_url}",
@@ -85,7 +72,7 @@ def test_the_verdict_rides_on_the_testsuite_and_the_file_validates(
 
 
 def test_a_go_run_says_go(pytester: pytest.Pytester, demo_url: str) -> None:
-    pytester.makepyfile(MIXED.replace("n != 2", "n != 5"))
+    pytester.makepyfile(ONE_FAILURE_IN_THREE.replace("n != 2", "n != 5"))
     result = pytester.runpytest(
         *INNER_RUN_OPTIONS, f"--staging-url={demo_url}", "--junitxml=junit.xml"
     )

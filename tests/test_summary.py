@@ -6,7 +6,7 @@ import re
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from inner_run import INNER_RUN_OPTIONS
+from inner_run import INNER_RUN_OPTIONS, ONE_FAILURE_IN_THREE
 
 from pytest_staging.outcome import early_outcome
 from pytest_staging.redaction import redactor
@@ -16,18 +16,6 @@ if TYPE_CHECKING:
     from collections.abc import Callable
     from pathlib import Path
 
-MIXED = """
-import pytest
-
-@pytest.mark.smoke
-def test_health(staging_client):
-    assert staging_client.get("/health").status_code == 200
-
-@pytest.mark.integration
-@pytest.mark.parametrize("n", range(3))
-def test_sums(n):
-    assert n != 2, "two is not allowed"
-"""
 TABLE_ROW = re.compile(
     r"^\| \**(\w+)\** \| (\d+) \| (\d+) \| (\d+) \| (\d+) \| ([^|]+) \| ([^|]+) \| (.+) \|$"
 )
@@ -67,7 +55,7 @@ def run_with_summaries(
 def test_a_go_run_writes_the_verdict_and_the_table_to_both_files(
     pytester: pytest.Pytester, demo_url: str, read_report: Callable[[Path], dict[str, Any]]
 ) -> None:
-    pytester.makepyfile(MIXED.replace("n != 2", "n != 5"))
+    pytester.makepyfile(ONE_FAILURE_IN_THREE.replace("n != 2", "n != 5"))
     result, own, github = run_with_summaries(pytester, demo_url)
     report = read_report(pytester.path / "gate.json")
 
@@ -90,7 +78,7 @@ def test_a_go_run_writes_the_verdict_and_the_table_to_both_files(
 def test_a_no_go_run_leads_with_the_verdict_and_its_reasons(
     pytester: pytest.Pytester, demo_url: str
 ) -> None:
-    pytester.makepyfile(MIXED)
+    pytester.makepyfile(ONE_FAILURE_IN_THREE)
     result, own, _ = run_with_summaries(pytester, demo_url)
 
     assert result.ret == 1
@@ -107,7 +95,7 @@ def test_a_no_go_run_leads_with_the_verdict_and_its_reasons(
 def test_under_xdist_the_controller_writes_one_summary(
     pytester: pytest.Pytester, demo_url: str
 ) -> None:
-    pytester.makepyfile(MIXED)
+    pytester.makepyfile(ONE_FAILURE_IN_THREE)
     result, own, github = run_with_summaries(pytester, demo_url, "-n", "2", subprocess=True)
 
     assert result.ret == 1
@@ -144,7 +132,7 @@ def test_an_unwritable_summary_path_is_refused_at_start(pytester: pytest.Pyteste
 def test_an_unwritable_github_summary_is_named_and_the_verdict_stands(
     pytester: pytest.Pytester, demo_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    pytester.makepyfile(MIXED.replace("n != 2", "n != 5"))
+    pytester.makepyfile(ONE_FAILURE_IN_THREE.replace("n != 2", "n != 5"))
     monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(pytester.mkdir("a-folder")))
     result = pytester.runpytest(*INNER_RUN_OPTIONS, f"--staging-url={demo_url}")
 

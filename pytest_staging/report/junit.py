@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from pytest_staging.gate import percent
+from pytest_staging.gate import percent_or_dash
 from pytest_staging.redaction import redactor
 
 if TYPE_CHECKING:
@@ -34,11 +34,9 @@ def properties(outcome: GateOutcome) -> list[tuple[str, str]]:
     found += [(f"reason_{number}", reason) for number, reason in enumerate(verdict.reasons, 1)]
     rows = [(result, result.status) for result in verdict.categories]
     for result, status in [*rows, (verdict.totals, verdict.label)]:
-        rate = "-" if result.pass_rate is None else percent(result.pass_rate)
-        threshold = "-" if result.threshold is None else percent(result.threshold)
         found += [
-            (f"{result.name}_pass_rate", rate),
-            (f"{result.name}_threshold", threshold),
+            (f"{result.name}_pass_rate", percent_or_dash(result.pass_rate)),
+            (f"{result.name}_threshold", percent_or_dash(result.threshold)),
             (f"{result.name}_result", status),
         ]
     return [(PREFIX + name, redactor.redact(value)) for name, value in found]

@@ -14,9 +14,9 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pytest_staging.gate import CategoryResult, percent
+from pytest_staging.gate import CategoryResult, percent_or_dash
 from pytest_staging.redaction import redactor
-from pytest_staging.report.terminal import SLOWEST_SHOWN
+from pytest_staging.report import terminal
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -38,10 +38,9 @@ def _row(cells: list[str]) -> str:
 
 
 def _category_cells(result: CategoryResult, status: str) -> list[str]:
-    rate = "-" if result.pass_rate is None else percent(result.pass_rate)
-    threshold = "-" if result.threshold is None else percent(result.threshold)
     counts = (result.passed, result.failed, result.errors, result.skipped + result.xfailed)
-    return [text(result.name), *(str(count) for count in counts), rate, threshold, status]
+    rates = (percent_or_dash(result.pass_rate), percent_or_dash(result.threshold))
+    return [text(result.name), *(str(count) for count in counts), *rates, status]
 
 
 def _gate_table(outcome: GateOutcome) -> list[str]:
@@ -60,14 +59,15 @@ def _listed(title: str, nodeids: tuple[str, ...]) -> list[str]:
 
 
 def _slowest(outcome: GateOutcome) -> list[str]:
-    ranked = sorted(outcome.latency.items(), key=lambda item: -float(item[1]["p95_ms"]))
+    ranked = terminal.slowest(outcome)
     if not ranked:
         return []
-    lines = ["", f"**Slowest requests by p95** ({len(ranked)} request name(s) in all)", ""]
+    total = len(outcome.latency)
+    lines = ["", f"**Slowest requests by p95** ({total} request name(s) in all)", ""]
     lines += [_row(["request", "p50 ms", "p95 ms", "count"]), "|---|---:|---:|---:|"]
     lines += [
         _row([text(name), f"{stats['p50_ms']:.1f}", f"{stats['p95_ms']:.1f}", str(stats["count"])])
-        for name, stats in ranked[:SLOWEST_SHOWN]
+        for name, stats in ranked
     ]
     return lines
 
@@ -75,14 +75,7 @@ def _slowest(outcome: GateOutcome) -> list[str]:
 def _load(outcome: GateOutcome) -> list[str]:
     if not outcome.load:
         return []
-    lines = ["", "**Load runs**", ""]
-    lines += [
-        f"- {'OK' if run['ok'] else 'FAIL'}: {text(str(run['name']))}: {run['requests']} "
-        f"requests, {run['rps']:.1f} req/s, {run['failure_rate']:.2f}% failed, "
-        f"p95 {run['percentiles']['p95_ms']:g} ms"
-        for run in outcome.load
-    ]
-    return lines
+    return ["", "**Load runs**", "", *(f"- {text(line)}" for line in terminal.load_lines(outcome))]
 
 
 def summary(outcome: GateOutcome) -> str:

@@ -6,9 +6,9 @@ per category, then `STAGING GATE: GO|NO-GO` and each reason on its own line.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from pytest_staging.gate import CategoryResult, percent
+from pytest_staging.gate import CategoryResult, percent_or_dash
 
 if TYPE_CHECKING:
     from pytest_staging.outcome import GateOutcome
@@ -20,16 +20,14 @@ HEADER = _ROW.format(
 
 
 def category_row(result: CategoryResult, status: str | None = None) -> str:
-    rate = "-" if result.pass_rate is None else percent(result.pass_rate)
-    threshold = "-" if result.threshold is None else percent(result.threshold)
     return _ROW.format(
         result.name[:16],
         result.passed,
         result.failed,
         result.errors,
         result.skipped + result.xfailed,
-        rate,
-        threshold,
+        percent_or_dash(result.pass_rate),
+        percent_or_dash(result.threshold),
         result.status if status is None else status,
     )
 
@@ -54,9 +52,14 @@ def table_lines(outcome: GateOutcome) -> list[str]:
 SLOWEST_SHOWN = 5
 
 
+def slowest(outcome: GateOutcome, shown: int = SLOWEST_SHOWN) -> list[tuple[str, Any]]:
+    """(request name, latency stats) of the requests with the highest p95, slowest first."""
+    return sorted(outcome.latency.items(), key=lambda item: -float(item[1]["p95_ms"]))[:shown]
+
+
 def slowest_lines(outcome: GateOutcome, shown: int = SLOWEST_SHOWN) -> list[str]:
     """The requests with the highest p95 (client-observed), slowest first."""
-    ranked = sorted(outcome.latency.items(), key=lambda item: -float(item[1]["p95_ms"]))[:shown]
+    ranked = slowest(outcome, shown)
     if not ranked:
         return []
     lines = [f"slowest requests by p95 ({len(outcome.latency)} request name(s) in all):"]
