@@ -1,7 +1,17 @@
 """The gate table and verdict banner at the end of the terminal output.
 
-Plain text that fits 80 columns and stays parseable: one header row, one row
-per category, then `STAGING GATE: GO|NO-GO` and each reason on its own line.
+Plain text that stays parseable: one header row, one row per category, then
+`STAGING GATE: GO|NO-GO` and each reason on its own line. Colour is not chosen
+here: the controller asks pytest's terminal writer for it, which colours only
+a terminal (or `--color=yes`), so piped output and CI logs carry no escapes.
+
+Only the table's rows (header, categories, total) are held to `WIDTH` columns:
+a category name too long for its column is cut with `...` (the reports keep it
+whole). Free text stays whole, one item per line, so that it can be grepped and
+copied: the reasons, the node ids of tolerated and flaky tests, the load runs
+and the title with the target URL. A table row splits back into its eight
+fields with `line.split(None, 7)`: names have no spaces, and the result (which
+may: `not run`, `not gated`) is the last field.
 """
 
 from __future__ import annotations
@@ -11,17 +21,42 @@ from typing import TYPE_CHECKING, Any
 from pytest_staging.gate import CategoryResult, percent_or_dash
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     from pytest_staging.outcome import GateOutcome
 
-_ROW = "{:<16} {:>6} {:>6} {:>6} {:>7} {:>7} {:>9}  {}"
-HEADER = _ROW.format(
-    "category", "passed", "failed", "errors", "skipped", "rate", "threshold", "result"
-)
+WIDTH = 80
+"""Columns the table rows fit: pytest's width when the output is not a terminal."""
+
+ELLIPSIS = "..."
+
+_COUNTS = "{:>6} {:>6} {:>6} {:>7} {:>7} {:>9}  {}"
+_HEADINGS = ("passed", "failed", "errors", "skipped", "rate", "threshold", "result")
+NAME_WIDTH = 16
+"""The category column's usual width; it grows for longer names, up to `NAME_WIDTH_MAX`."""
+NAME_WIDTH_MAX = WIDTH - 1 - len(_COUNTS.format(*([""] * 6), "not gated"))
+"""The widest category column that keeps a row of the widest result in `WIDTH` columns."""
 
 
-def category_row(result: CategoryResult, status: str | None = None) -> str:
-    return _ROW.format(
-        result.name[:16],
+def cut(text: str, width: int) -> str:
+    """`text`, or its start and `...` in `width` characters when it is longer."""
+    return text if len(text) <= width else text[: width - len(ELLIPSIS)] + ELLIPSIS
+
+
+def name_width(names: Iterable[str]) -> int:
+    """The category column's width for these names, from NAME_WIDTH to NAME_WIDTH_MAX."""
+    return min(max([NAME_WIDTH, *(len(name) for name in names)]), NAME_WIDTH_MAX)
+
+
+def header(width: int = NAME_WIDTH) -> str:
+    return f"{'category':<{width}} " + _COUNTS.format(*_HEADINGS)
+
+
+HEADER = header()
+
+
+def category_row(result: CategoryResult, status: str | None = None, width: int = NAME_WIDTH) -> str:
+    return f"{cut(result.name, width):<{width}} " + _COUNTS.format(
         result.passed,
         result.failed,
         result.errors,
@@ -38,8 +73,9 @@ def title(outcome: GateOutcome) -> str:
 
 def table_lines(outcome: GateOutcome) -> list[str]:
     verdict = outcome.verdict
-    lines = [HEADER, *(category_row(result) for result in verdict.categories)]
-    lines.append(category_row(verdict.totals, status="GO" if verdict.go else "NO-GO"))
+    width = name_width(result.name for result in verdict.categories)
+    lines = [header(width), *(category_row(result, width=width) for result in verdict.categories)]
+    lines.append(category_row(verdict.totals, "GO" if verdict.go else "NO-GO", width))
     if verdict.tolerated:
         lines.append(f"failures within tolerance ({len(verdict.tolerated)}):")
         lines.extend(f"  - {nodeid}" for nodeid in verdict.tolerated)
@@ -64,7 +100,7 @@ def slowest_lines(outcome: GateOutcome, shown: int = SLOWEST_SHOWN) -> list[str]
         return []
     lines = [f"slowest requests by p95 ({len(outcome.latency)} request name(s) in all):"]
     lines.extend(
-        f"  {name[:36]:<36} p50 {stats['p50_ms']:>7.1f} ms  p95 {stats['p95_ms']:>7.1f} ms  "
+        f"  {cut(name, 36):<36} p50 {stats['p50_ms']:>7.1f} ms  p95 {stats['p95_ms']:>7.1f} ms  "
         f"n={stats['count']}"
         for name, stats in ranked
     )
