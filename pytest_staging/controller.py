@@ -196,7 +196,7 @@ class GateController:
     def _decide(self, session: pytest.Session, exitstatus: int) -> GateOutcome:
         from pytest_staging import latency
 
-        summary = latency.summarize(self._collector.requests())
+        summary = latency.summarize(self._collector.requests(), self._settings.manifest.budgets())
         snapshot = self._snapshot(session, exitstatus, summary)
         verdict = gate.decide(snapshot)
         return GateOutcome(

@@ -24,8 +24,11 @@ def percentiles(samples: list[float]) -> dict[str, float]:
     return {"p50": cuts[49], "p95": cuts[94], "p99": cuts[98], "max": max(samples)}
 
 
-def summarize(requests: Iterable[Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
-    """Per "METHOD /path": count, errors (no answer or 5xx) and percentiles in ms."""
+def summarize(
+    requests: Iterable[Mapping[str, Any]], budgets: Mapping[str, float] | None = None
+) -> dict[str, dict[str, Any]]:
+    """Per "METHOD /path": count, errors (no answer or 5xx), percentiles in ms, and the
+    manifest's `budget_ms` for that request when it declares one (the reports chart it)."""
     by_name: dict[str, list[Mapping[str, Any]]] = defaultdict(list)
     for request in requests:
         by_name[f"{request['method']} {request['path']}"].append(request)
@@ -37,4 +40,6 @@ def summarize(requests: Iterable[Mapping[str, Any]]) -> dict[str, dict[str, Any]
             "errors": sum(1 for r in group if r["status"] is None or r["status"] >= 500),
             **{f"{key}_ms": round(value, 3) for key, value in spread.items()},
         }
+        if budgets and name in budgets:
+            summary[name]["budget_ms"] = budgets[name]
     return summary

@@ -232,6 +232,12 @@ class Manifest:
     def uses_envelope(self) -> bool:
         return self.envelope_schema is not None or any(e.envelope for e in self.endpoints)
 
+    def budgets(self) -> dict[str, float]:
+        """Each declared `budget_ms` by request name ("GET /path"), as latency is summarised."""
+        return {
+            f"{e.method} {e.path}": e.budget_ms for e in self.endpoints if e.budget_ms is not None
+        }
+
 
 def load(path: Path) -> Manifest:
     """Read, validate and build the manifest at `path`, or raise `ManifestError`."""

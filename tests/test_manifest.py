@@ -664,3 +664,19 @@ def test_a_header_value_with_a_trailing_line_break_is_rejected() -> None:
         "endpoints[0].headers.X-Id: expected a header value: printable ASCII, no line breaks "
         "(the value is not shown)"
     ]
+
+
+def test_budgets_are_named_as_the_latency_summary_names_requests() -> None:
+    from pytest_staging.latency import summarize
+
+    budgets = manifest.load(demo_manifest_path()).budgets()
+    requests = [
+        {"method": "GET", "path": "/api/items/1", "status": 200, "duration_ms": 3.0},
+        {"method": "GET", "path": "/health", "status": 200, "duration_ms": 1.0},
+    ]
+
+    summary = summarize(requests, budgets)
+
+    assert budgets == {"GET /api/items": 200, "GET /api/items/1": 200}
+    assert summary["GET /api/items/1"]["budget_ms"] == 200
+    assert "budget_ms" not in summary["GET /health"]
