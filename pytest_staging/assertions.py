@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from pytest_staging import json_pointer, schemas
-from pytest_staging.redaction import excerpt
+from pytest_staging.redaction import response_excerpt
 
 if TYPE_CHECKING:
     import httpx
@@ -28,12 +28,8 @@ def _describe(response: httpx.Response) -> str:
     return f"{response.request.method} {response.request.url.path}"
 
 
-def _body(response: httpx.Response) -> str:
-    return excerpt(response.text) if response.content else "(empty body)"
-
-
 def _fail(response: httpx.Response, problem: str) -> AssertionError:
-    return AssertionError(f"{_describe(response)}: {problem}\nbody: {_body(response)}")
+    return AssertionError(f"{_describe(response)}: {problem}\nbody: {response_excerpt(response)}")
 
 
 def _validator(schema: Mapping[str, Any]) -> Validator:

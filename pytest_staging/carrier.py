@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from pytest_staging.outcomes import REPORT_ATTRIBUTE, report_data
+from pytest_staging.outcomes import REPORT_ATTRIBUTE, last_answer, report_data
 
 if TYPE_CHECKING:
     from collections.abc import Generator
@@ -24,7 +24,8 @@ CARRIER_PLUGIN = "staging-carrier"
 
 
 class ReportCarrier:
-    """Hands each phase's categories, requests, broken limits and load runs to its report."""
+    """Hands each phase's categories, requests, broken limits and load runs to its report,
+    and to a failed phase the target's last answer."""
 
     def __init__(
         self, categories: tuple[str, ...], requests: RequestLog, evidence: EvidenceLog
@@ -39,6 +40,7 @@ class ReportCarrier:
     ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
         report = yield
         breaches, loads = self._evidence.take()
+        last = self._requests.last_response if report.failed else None
         data = report_data(
             item,
             call.when,
@@ -46,6 +48,7 @@ class ReportCarrier:
             requests=self._requests.take(),
             breaches=breaches,
             loads=loads,
+            answer=None if last is None else last_answer(last),
         )
         if data is not None:
             setattr(report, REPORT_ATTRIBUTE, data)

@@ -66,14 +66,13 @@ class TimedTransport(httpx.BaseTransport):
         start = self._clock()
         method, path = request.method, request.url.path
 
-        def record(status: int | None, error: str | None) -> None:
-            elapsed_ms = (self._clock() - start) * 1000
-            self._log.add(RequestRecord(method, path, status, round(elapsed_ms, 3), error))
+        def elapsed_ms() -> float:
+            return round((self._clock() - start) * 1000, 3)
 
         try:
             response = self._inner.handle_request(request)
         except httpx.TransportError as exc:
-            record(None, type(exc).__name__)
+            self._log.add(RequestRecord(method, path, None, elapsed_ms(), type(exc).__name__))
             raise
         done = False
 
@@ -81,7 +80,8 @@ class TimedTransport(httpx.BaseTransport):
             nonlocal done
             if not done:
                 done = True
-                record(response.status_code, error)
+                record = RequestRecord(method, path, response.status_code, elapsed_ms(), error)
+                self._log.add(record, response)
 
         assert isinstance(response.stream, httpx.SyncByteStream)
         response.stream = _TimedStream(response.stream, finish)

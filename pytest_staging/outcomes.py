@@ -12,14 +12,17 @@ from typing import TYPE_CHECKING, Any
 
 from pytest_staging.gate import OTHER, Outcome, TestRecord
 from pytest_staging.markers import CRITICAL
+from pytest_staging.redaction import response_excerpt
 
 if TYPE_CHECKING:
+    import httpx
     import pytest
 
     from pytest_staging.recording import RequestRecord
 
 REPORT_ATTRIBUTE = "pytest_staging"
 WIRE_VERSION = 2
+ANSWER_EXCERPT_CHARS = 2000
 
 
 def report_data(
@@ -30,6 +33,7 @@ def report_data(
     requests: list[RequestRecord],
     breaches: list[str],
     loads: list[dict[str, Any]],
+    answer: dict[str, Any] | None = None,
 ) -> dict[str, Any] | None:
     """The plain, serialisable data one test phase carries to the controller, or None.
 
@@ -47,10 +51,22 @@ def report_data(
         data["breaches"] = breaches
     if loads:
         data["load"] = loads
+    if answer is not None:
+        data["answer"] = answer
     if not data:
         return None
     data["v"] = WIRE_VERSION
     return data
+
+
+def last_answer(response: httpx.Response) -> dict[str, Any]:
+    """What the target last answered a failed test: request, status and a redacted, cut body."""
+    request = response.request
+    return {
+        "request": f"{request.method} {request.url.path}",
+        "status": response.status_code,
+        "body": response_excerpt(response, ANSWER_EXCERPT_CHARS),
+    }
 
 
 @dataclass(slots=True)

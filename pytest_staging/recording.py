@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
+
+if TYPE_CHECKING:
+    import httpx
 
 
 @dataclass(frozen=True)
@@ -40,20 +43,33 @@ class RequestRecord:
 
 
 class RequestLog:
-    """Collects records between two `take()` calls; one per test phase."""
+    """Collects records between two `take()` calls; one per test phase.
+
+    It also keeps the phase's last response (a reference, nothing copied), so a failed
+    test's report can show what the target last answered.
+    """
 
     def __init__(self) -> None:
         self._records: list[RequestRecord] = []
+        self._last_response: httpx.Response | None = None
         self._lock = threading.Lock()
 
-    def add(self, record: RequestRecord) -> None:
+    def add(self, record: RequestRecord, response: httpx.Response | None = None) -> None:
         with self._lock:
             self._records.append(record)
+            if response is not None:
+                self._last_response = response
+
+    @property
+    def last_response(self) -> httpx.Response | None:
+        """The last response recorded since the last `take()`."""
+        return self._last_response
 
     def take(self) -> list[RequestRecord]:
         """Hand over everything recorded since the last call and start afresh."""
         with self._lock:
             records, self._records = self._records, []
+            self._last_response = None
         return records
 
 

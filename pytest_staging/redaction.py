@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
+    import httpx
+
 MASK = "***"
 _MIN_SECRET_LENGTH = 3
 
@@ -80,3 +82,23 @@ def excerpt(text: str, limit: int = 500) -> str:
     if len(text) <= limit:
         return text
     return f"{text[:limit]}… ({len(text) - limit} more characters)"
+
+
+_DECODED_WHOLE_BYTES = 64 * 1024
+
+
+def response_excerpt(response: httpx.Response, limit: int = 500) -> str:
+    """`excerpt` of a response body that decodes at most 4 * `limit` bytes of a large body,
+    so a 50 MB answer costs no more than a small one."""
+    import httpx
+
+    try:
+        content = response.content
+    except httpx.ResponseNotRead:
+        return "(body not read)"
+    if not content:
+        return "(empty body)"
+    if len(content) <= _DECODED_WHOLE_BYTES:
+        return excerpt(response.text, limit)
+    head = content[: 4 * limit].decode(response.encoding or "utf-8", errors="replace")
+    return f"{redactor.redact(head)[:limit]}… ({len(content)} bytes in all)"

@@ -14,7 +14,7 @@ import pytest
 from pytest_staging import assertions
 from pytest_staging.assertions import assert_envelope, assert_health, assert_status, json_body
 from pytest_staging.demo.modes import DEMO_PASSWORD, DEMO_USERNAME
-from pytest_staging.redaction import Secret, redactor
+from pytest_staging.redaction import Secret, redactor, response_excerpt
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -109,6 +109,19 @@ def test_a_5000_character_body_keeps_exactly_its_first_500() -> None:
     assert message == (
         "GET /big: expected status 404, got 200\nbody: " + "x" * 500 + "… (4500 more characters)"
     )
+
+
+def test_a_huge_body_is_cut_from_its_first_bytes_and_says_its_size() -> None:
+    request = httpx.Request("GET", "http://127.0.0.1/huge")
+    response = httpx.Response(200, content=b"y" * 3_000_000, request=request)
+    message = failure(assert_status, response, 404)
+    assert message.endswith("\nbody: " + "y" * 500 + "… (3000000 bytes in all)")
+
+
+def test_a_body_nobody_read_is_said_so() -> None:
+    request = httpx.Request("GET", "http://127.0.0.1/stream")
+    response = httpx.Response(200, stream=httpx.ByteStream(b"unread"), request=request)
+    assert response_excerpt(response) == "(body not read)"
 
 
 @pytest.mark.usefixtures("clean_redactor")

@@ -110,6 +110,18 @@ def test_every_request_lands_in_the_log(demo_url: str, connect: Connect, log: Re
     assert log.take() == []
 
 
+def test_the_log_keeps_the_last_answer_until_it_is_taken(
+    demo_url: str, connect: Connect, log: RequestLog
+) -> None:
+    client = connect(demo_url)
+    client.get("/health")
+    last = client.get("/api/items/999")
+    assert log.last_response is last
+    assert log.last_response.json()["success"] is False
+    log.take()
+    assert log.last_response is None
+
+
 def test_a_connection_error_is_recorded_without_a_status(connect: Connect, log: RequestLog) -> None:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
