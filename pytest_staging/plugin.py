@@ -129,7 +129,16 @@ def _activate(config: pytest.Config, settings: StagingSettings) -> StagingSettin
         config.pluginmanager.register(controller, CONTROLLER_PLUGIN)
         if config.pluginmanager.hasplugin("xdist"):
             config.pluginmanager.register(XdistHooks(settings.url, controller), "staging-xdist")
+        _register_html(config, controller)
     return settings
+
+
+def _register_html(config: pytest.Config, controller: GateController) -> None:
+    """Our pytest-html hooks exist only when pytest-html is loaded and writes a report."""
+    if config.pluginmanager.hasplugin("html") and config.getoption("htmlpath", None):
+        from pytest_staging.report.html import HTML_PLUGIN, HtmlHooks
+
+        config.pluginmanager.register(HtmlHooks(controller), HTML_PLUGIN)
 
 
 def _start_demo(config: pytest.Config, mode: str) -> str:

@@ -63,7 +63,7 @@ def _category(result: CategoryResult) -> dict[str, Any]:
     }
 
 
-def _audit(outcome: GateOutcome) -> dict[str, Any]:
+def audit(outcome: GateOutcome) -> dict[str, Any]:
     readiness = outcome.readiness
     last = readiness.last if readiness else None
     return {
@@ -117,7 +117,7 @@ def build(outcome: GateOutcome) -> dict[str, Any]:
         ],
         "latency": {name: dict(stats) for name, stats in outcome.latency.items()},
         "load": [dict(run) for run in outcome.load],
-        "audit": _audit(outcome),
+        "audit": audit(outcome),
     }
 
 

@@ -1,0 +1,149 @@
+"""The verdict as the first block of pytest-html's summary: what a person signs off from.
+
+Verdict first (green GO / red NO-GO, and the word itself so it reads without
+colour), then the reasons, the gate table, the target, tolerated and flaky
+tests, the charts and the audit block. Styles are inline in the block, so it
+looks the same with `--self-contained-html`; every piece of free text is
+escaped and masked for secrets.
+"""
+
+from __future__ import annotations
+
+import html
+from typing import TYPE_CHECKING, Any
+
+from pytest_staging.gate import CategoryResult, percent, percent_or_dash
+from pytest_staging.redaction import redactor
+from pytest_staging.report import charts, terminal
+from pytest_staging.report.json_report import audit
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from pytest_staging.outcome import GateOutcome
+
+SECTION_ID = "staging-gate"
+_COLUMNS = ("category", "passed", "failed", "errors", "skipped", "rate", "threshold", "result")
+_STYLE = """
+#staging-gate { margin: 0 0 1.5em; color: #222; }
+#staging-gate h3, #staging-gate h4, #staging-gate figcaption { color: #222; }
+#staging-gate .staging-verdict { padding: .4em .6em; color: #fff; border-radius: 4px; }
+#staging-gate.staging-go .staging-verdict { background: #2f855a; }
+#staging-gate.staging-no-go .staging-verdict { background: #c53030; }
+#staging-gate table { border-collapse: collapse; margin: .5em 0; }
+#staging-gate th, #staging-gate td {
+  border: 1px solid #ccc; padding: 2px 8px; text-align: right; color: #222;
+}
+#staging-gate th:first-child, #staging-gate td:first-child { text-align: left; }
+#staging-gate .staging-fail { color: #c53030; font-weight: bold; }
+#staging-gate .staging-ok { color: #2f855a; font-weight: bold; }
+#staging-gate .staging-warning { color: #c53030; font-weight: bold; }
+#staging-gate tfoot td { font-weight: bold; }
+#staging-gate figure { margin: 1em 0; }
+#staging-gate figure svg { max-width: 100%; height: auto; }
+#staging-gate #staging-audit td { text-align: left; }
+"""
+
+
+def _text(value: object) -> str:
+    return html.escape(redactor.redact(str(value)))
+
+
+def _result_class(status: str) -> str:
+    if status in {"FAIL", "NO-GO"}:
+        return "staging-fail"
+    return "staging-ok" if status in {"OK", "GO"} else ""
+
+
+def _cells(result: CategoryResult, status: str, tag: str = "td") -> str:
+    counts = (result.passed, result.failed, result.errors, result.skipped + result.xfailed)
+    rates = (percent_or_dash(result.pass_rate), percent_or_dash(result.threshold))
+    cells = [_text(result.name), *(str(count) for count in counts), *rates]
+    row = "".join(f"<{tag}>{cell}</{tag}>" for cell in cells)
+    return f'{row}<{tag} class="{_result_class(status)}">{html.escape(status)}</{tag}>'
+
+
+def _gate_table(outcome: GateOutcome) -> str:
+    verdict = outcome.verdict
+    head = "".join(f"<th>{name}</th>" for name in _COLUMNS)
+    rows = "".join(
+        f'<tr data-category="{_text(result.name)}">{_cells(result, result.status)}</tr>'
+        for result in verdict.categories
+    )
+    total = _cells(verdict.totals, verdict.label)
+    return (
+        f'<table id="staging-gate-table"><thead><tr>{head}</tr></thead>'
+        f"<tbody>{rows}</tbody><tfoot><tr>{total}</tr></tfoot></table>"
+    )
+
+
+def _listed(element_id: str, title: str, items: Iterable[str]) -> str:
+    entries = "".join(f"<li>{_text(item)}</li>" for item in items)
+    if not entries:
+        return ""
+    return f'<div id="{element_id}"><h4>{html.escape(title)}</h4><ul>{entries}</ul></div>'
+
+
+def _value(value: Any) -> str:
+    """An audit fact in words; rates and thresholds are percentages."""
+    if value is None:
+        return "-"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, dict):
+        return ", ".join(f"{key} {_value(item)}" for key, item in value.items())
+    if isinstance(value, list):
+        return ", ".join(str(item) for item in value) or "-"
+    return str(value)
+
+
+def _audit_table(outcome: GateOutcome) -> str:
+    facts: dict[str, Any] = audit(outcome)
+    facts["thresholds"] = {name: percent(value) for name, value in facts["thresholds"].items()}
+    rows = "".join(
+        f"<tr><th>{html.escape(key.replace('_', ' '))}</th><td>{_text(_value(value))}</td></tr>"
+        for key, value in facts.items()
+    )
+    started = outcome.started_at.isoformat(timespec="seconds")
+    rows += f"<tr><th>started at</th><td>{started}, {outcome.duration_s:.1f} s</td></tr>"
+    return f'<h3>Audit</h3><table id="staging-audit">{rows}</table>'
+
+
+def _charts(outcome: GateOutcome) -> str:
+    figures = [
+        charts.pass_rates(outcome.verdict.categories),
+        charts.latency(outcome.latency),
+        *(charts.load_history(run, index) for index, run in enumerate(outcome.load)),
+    ]
+    drawn = "".join(figure for figure in figures if figure)
+    loads = _listed("staging-load", "Load runs", terminal.load_lines(outcome))
+    return f'<div id="staging-charts"><h3>Charts</h3>{drawn}</div>{loads}'
+
+
+def section(outcome: GateOutcome) -> str:
+    """The whole block as one HTML fragment, for pytest-html's summary prefix."""
+    verdict = outcome.verdict
+    state = "staging-go" if verdict.go else "staging-no-go"
+    target = _text(outcome.target_url or "no target")
+    parts = [
+        f"<style>{_STYLE}</style>",
+        f'<h2 class="staging-verdict">Staging gate: {verdict.label}</h2>',
+        f'<p class="staging-target">Target: {target} (environment '
+        f"{_text(outcome.environment)}), exit code {outcome.exit_code}</p>",
+    ]
+    if outcome.insecure:
+        parts.append(
+            '<p class="staging-warning">WARNING: TLS certificates were NOT verified '
+            "(--staging-insecure)</p>"
+        )
+    parts.append(_listed("staging-reasons", "Reasons", verdict.reasons))
+    parts.append(_gate_table(outcome))
+    parts.append(_listed("staging-tolerated", "Failures within tolerance", verdict.tolerated))
+    parts.append(_listed("staging-flaky", "Flaky, passed on a rerun", verdict.flaky))
+    parts.append(_charts(outcome))
+    parts.append(_audit_table(outcome))
+    return (
+        f'<section id="{SECTION_ID}" class="{state}" data-verdict="{verdict.label}">'
+        + "".join(parts)
+        + "</section>"
+    )
