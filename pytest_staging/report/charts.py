@@ -19,6 +19,7 @@ import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from pytest_staging.gate import percent
 from pytest_staging.redaction import redactor
 
 if TYPE_CHECKING:
@@ -159,7 +160,7 @@ def pass_rates(results: Sequence[CategoryResult]) -> str | None:
                 result.name,
                 (_Bar(result.pass_rate, colour, "pass rate"),),
                 marker=result.threshold,
-                note=f"{result.pass_rate:.1f}% {result.status}",
+                note=f"{percent(result.pass_rate)} {result.status}",
             )
         )
     if not rows:
