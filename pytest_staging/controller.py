@@ -15,13 +15,14 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from pytest_staging import gate, timing
+from pytest_staging import gate, guard, timing
 from pytest_staging.outcome import GateOutcome
 from pytest_staging.outcomes import OutcomeCollector
 from pytest_staging.report import junit, terminal
 
 if TYPE_CHECKING:
     from collections.abc import Generator, Iterable, Iterator, Mapping
+    from datetime import datetime
     from typing import Any
 
     from pytest_staging.readiness import Attempt, Readiness
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
     from pytest_staging.target import StagingTarget
 
 CONTROLLER_PLUGIN = "staging-controller"
+INSECURE_WARNING = "WARNING: --staging-insecure: TLS certificates are NOT verified"
 
 
 @contextlib.contextmanager
@@ -57,6 +59,8 @@ class GateController:
         self._collector = OutcomeCollector()
         self._collection_errors = 0
         self._readiness: Readiness | None = None
+        self._tls_expiry: datetime | None = None
+        self._withheld: dict[str, str] = {}
         self._expected: set[str] = set()
         self._keyboard_interrupt = False
         self._started = False
@@ -76,8 +80,16 @@ class GateController:
         lines = [f"staging target: {self._target.url} (environment {self._target.environment})"]
         lines.append(f"staging gate thresholds: {thresholds}")
         if self._settings.insecure:
-            lines.append("WARNING: --staging-insecure: TLS certificates are NOT verified")
+            lines.append(INSECURE_WARNING)
+        why = guard.withheld_why(self._settings)
+        lines.append(f"staging destructive tests: {'withheld: ' + why if why else 'allowed'}")
         return lines
+
+    def pytest_report_collectionfinish(self, items: list[pytest.Item]) -> list[str]:
+        """How many tests the guard withheld, right under "collected N items" (without
+        xdist; under xdist the count closes the run)."""
+        withheld = sum(1 for item in items if guard.withheld_reason_of(item) is not None)
+        return [f"staging: {withheld} destructive test(s) withheld"] if withheld else []
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_collection(self, session: pytest.Session) -> None:
@@ -89,6 +101,9 @@ class GateController:
         self._readiness = self._wait_until_ready()
         if not self._readiness.ready:
             raise session.Interrupted(self._readiness.reason or "target not ready")
+        from pytest_staging.tls import audited_expiry
+
+        self._tls_expiry = audited_expiry(self._target.url, self._settings)
 
     def _wait_until_ready(self) -> Readiness:
         from pytest_staging.client import build_client
@@ -147,6 +162,9 @@ class GateController:
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         self._collector.add(report)
+        why = guard.withheld_reason_in(report)
+        if why is not None:
+            self._withheld[report.nodeid] = why
 
     @pytest.hookimpl(wrapper=True, tryfirst=True)
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> Generator[None]:
@@ -212,6 +230,8 @@ class GateController:
             load=tuple(self._collector.load_runs()),
             requests_by_test=self._collector.request_counts(),
             insecure=self._settings.insecure,
+            tls_expiry=self._tls_expiry,
+            withheld=tuple(self._withheld.items()),
         )
 
     def _write_report(self, outcome: GateOutcome) -> None:
@@ -244,5 +264,9 @@ class GateController:
                 reporter.write_line(line)
             for line in [*terminal.slowest_lines(outcome), *terminal.load_lines(outcome)]:
                 reporter.write_line(line)
+        for line in terminal.withheld_lines(outcome):
+            reporter.write_line(line, yellow=True)
+        if outcome.insecure:
+            reporter.write_line(INSECURE_WARNING, red=True, bold=True)
         for number, line in enumerate(terminal.verdict_lines(outcome)):
             reporter.write_line(line, bold=number == 0, green=go, red=not go)

@@ -1,12 +1,15 @@
 """The destructive guard: tests that change data run only where that is allowed.
 
 Deterministic on purpose: every xdist worker withholds the same tests, so
-collection stays identical across workers.
+collection stays identical across workers. A target is sensitive by its
+environment's name, by its URL, or by where its URL redirects: a staging
+address that forwards to production is production.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
+from urllib.parse import urljoin, urlsplit
 
 import pytest
 
@@ -17,28 +20,99 @@ if TYPE_CHECKING:
 
     from pytest_staging.settings import StagingSettings
 
+WITHHELD = "destructive test withheld"
+MAX_REDIRECTS = 5
 
-def withheld_reason(settings: StagingSettings) -> str | None:
-    """Why destructive tests must not run against this target, or None when they may."""
+
+def withheld_why(settings: StagingSettings) -> str | None:
+    """Why destructive tests must not run against this target (without following its
+    redirects), or None when they may."""
     if settings.sensitive_environment is not None:
         return (
-            f"destructive test withheld: the target is environment "
-            f"{settings.sensitive_environment!r}, marked sensitive in {settings.manifest.path}; "
-            "destructive tests never run there"
+            f"the target is environment {settings.sensitive_environment!r}, marked sensitive "
+            f"in {settings.manifest.path}; destructive tests never run there"
         )
     if not settings.allow_destructive:
-        return (
-            "destructive test withheld: it changes data on the target; "
-            "pass --staging-allow-destructive to run it"
-        )
+        return "it changes data on the target; pass --staging-allow-destructive to run it"
     return None
 
 
-def withhold_destructive(items: Iterable[pytest.Item], settings: StagingSettings) -> None:
-    """Skip every destructive test the settings do not allow."""
-    reason = withheld_reason(settings)
-    if reason is None:
-        return
-    for item in items:
-        if item.get_closest_marker(DESTRUCTIVE) is not None:
-            item.add_marker(pytest.mark.skip(reason=reason))
+def _origin_and_path(url: str) -> tuple[str, str]:
+    parts = urlsplit(url)
+    port = parts.port or {"http": 80, "https": 443}.get(parts.scheme.lower())
+    origin = f"{parts.scheme.lower()}://{(parts.hostname or '').lower()}:{port}"
+    return origin, parts.path.rstrip("/")
+
+
+def _sensitive_at(url: str, settings: StagingSettings) -> str | None:
+    """The sensitive environment whose URL `url` falls under, if any."""
+    origin, path = _origin_and_path(url)
+    for environment in settings.manifest.environments.values():
+        if not environment.sensitive or not environment.url:
+            continue
+        sensitive_origin, sensitive_path = _origin_and_path(environment.url)
+        if origin == sensitive_origin and (path + "/").startswith(sensitive_path + "/"):
+            return environment.name
+    return None
+
+
+def redirected_to_sensitive(settings: StagingSettings) -> str | None:
+    """Why the target is sensitive after all, when its URL redirects (up to MAX_REDIRECTS
+    hops, no credentials sent) into a sensitive environment; None otherwise, also when it
+    cannot be reached (readiness reports that)."""
+    if settings.url is None or not any(
+        environment.sensitive for environment in settings.manifest.environments.values()
+    ):
+        return None
+    import httpx
+
+    from pytest_staging.client import tls_verify
+
+    url = settings.url
+    with httpx.Client(verify=tls_verify(settings), timeout=settings.timeout) as client:
+        for _ in range(MAX_REDIRECTS):
+            try:
+                response = client.get(url)
+            except httpx.HTTPError:
+                return None
+            location = response.headers.get("location")
+            if not response.is_redirect or location is None:
+                return None
+            url = urljoin(url, location)
+            name = _sensitive_at(url, settings)
+            if name is not None:
+                return (
+                    f"the target redirects to {url}, environment {name!r}, marked sensitive "
+                    f"in {settings.manifest.path}; destructive tests never run there"
+                )
+    return None
+
+
+def withheld_reason_of(item: pytest.Item) -> str | None:
+    """The guard's skip reason on `item`, if the guard withheld it."""
+    for mark in item.iter_markers("skip"):
+        reason = str(mark.kwargs.get("reason", ""))
+        if reason.startswith(WITHHELD):
+            return reason
+    return None
+
+
+def withheld_reason_in(report: pytest.TestReport) -> str | None:
+    """Why the guard withheld the test of this (skipped setup) report, if it did."""
+    if not (report.skipped and report.when == "setup" and isinstance(report.longrepr, tuple)):
+        return None
+    reason = str(report.longrepr[2]).removeprefix("Skipped: ")
+    return reason.removeprefix(f"{WITHHELD}: ") if reason.startswith(WITHHELD) else None
+
+
+def withhold_destructive(items: Iterable[pytest.Item], settings: StagingSettings) -> str | None:
+    """Skip every destructive test the settings do not allow; returns why, when withheld."""
+    destructive = [item for item in items if item.get_closest_marker(DESTRUCTIVE) is not None]
+    if not destructive:
+        return None
+    why = withheld_why(settings) or redirected_to_sensitive(settings)
+    if why is None:
+        return None
+    for item in destructive:
+        item.add_marker(pytest.mark.skip(reason=f"{WITHHELD}: {why}"))
+    return why

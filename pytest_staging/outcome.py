@@ -32,6 +32,10 @@ class GateOutcome:
     load: tuple[Mapping[str, Any], ...] = ()
     requests_by_test: Mapping[str, int] = field(default_factory=dict)
     insecure: bool = False
+    tls_expiry: datetime | None = None
+    """When the HTTPS target's certificate expires, if it verified."""
+    withheld: tuple[tuple[str, str], ...] = ()
+    """(node id, why) of each destructive test the guard withheld."""
 
 
 def early_outcome(

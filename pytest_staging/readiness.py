@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import ssl
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -53,6 +54,8 @@ class Attempt:
     body: str = ""
     version: str | None = None
     address: str | None = None
+    final: bool = False
+    """Waiting cannot help (the target's certificate does not verify): stop at once."""
 
     def describe(self) -> str:
         if self.status is None:
@@ -137,9 +140,11 @@ def wait_until_ready(
         """Back off, but always leave room for one last attempt before the deadline."""
         return min(backoff(state), max(0.0, deadline.remaining() - MIN_ATTEMPT_SECONDS))
 
-    def stop(_: RetryCallState) -> bool:
-        """Stop once the last slot (left free by `capped_wait`) is used: no busy loop at the end."""
-        return deadline.remaining() < 1.5 * MIN_ATTEMPT_SECONDS
+    def stop(state: RetryCallState) -> bool:
+        """Stop once the last slot (left free by `capped_wait`) is used: no busy loop at the end;
+        and at once when waiting cannot help."""
+        final = state.outcome is not None and state.outcome.result().final
+        return final or deadline.remaining() < 1.5 * MIN_ATTEMPT_SECONDS
 
     retrying = Retrying(
         sleep=sleep,
@@ -179,6 +184,9 @@ def http_probe(
                 address = _peer_address(got)
                 body = _read_within(got, ends, clock)
         except httpx.HTTPError as exc:
+            untrusted = certificate_problem(exc)
+            if untrusted is not None:
+                return Attempt(number, clock() - start, error=untrusted, final=True)
             return Attempt(number, clock() - start, error=_error_text(exc))
         return Attempt(
             number,
@@ -206,6 +214,23 @@ def _read_within(response: httpx.Response, ends: float, clock: Callable[[], floa
                 "the health body did not arrive in time", request=response.request
             )
     return body[:MAX_BODY_BYTES].decode(response.encoding or "utf-8", errors="replace")
+
+
+def certificate_problem(exc: BaseException) -> str | None:
+    """One sentence with the way out when `exc` comes from a certificate that does not verify
+    (untrusted, expired, another host's), else None."""
+    cause: BaseException | None = exc
+    while cause is not None:
+        if isinstance(cause, ssl.SSLCertVerificationError):
+            what = cause.verify_message or cause.reason or "it does not verify"
+            return (
+                f"the target's TLS certificate does not verify ({what}): for a private CA pass "
+                "--staging-ca-bundle PATH or set SSL_CERT_FILE; an expired certificate or one "
+                "for another host must be fixed on the target; --staging-insecure skips the "
+                "check, and every report then says so"
+            )
+        cause = cause.__cause__ or cause.__context__
+    return None
 
 
 def _error_text(exc: Exception) -> str:

@@ -40,3 +40,14 @@ def certificate_expiry(url: str, context: ssl.SSLContext, timeout: float) -> dat
         raise ssl.SSLError(f"{host}:{port} presented no certificate")
     seconds = ssl.cert_time_to_seconds(str(certificate["notAfter"]))
     return datetime.fromtimestamp(seconds, UTC)
+
+
+def audited_expiry(url: str, settings: StagingSettings) -> datetime | None:
+    """The expiry of an HTTPS target's certificate for the audit block, or None: plain HTTP,
+    or a certificate that does not verify (the readiness check has already said why)."""
+    if urlsplit(url).scheme != "https":
+        return None
+    try:
+        return certificate_expiry(url, verifying_context(settings), settings.timeout)
+    except (OSError, ValueError):  # ssl.SSLError is an OSError
+        return None

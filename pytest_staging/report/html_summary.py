@@ -99,6 +99,7 @@ def _value(value: Any) -> str:
 
 def _audit_table(outcome: GateOutcome) -> str:
     facts: dict[str, Any] = audit(outcome)
+    facts["destructive_withheld"] = "; ".join(terminal.withheld_lines(outcome)) or None
     facts["thresholds"] = {name: percent(value) for name, value in facts["thresholds"].items()}
     rows = "".join(
         f"<tr><th>{html.escape(key.replace('_', ' '))}</th><td>{_text(_value(value))}</td></tr>"

@@ -69,7 +69,7 @@ def audit(outcome: GateOutcome) -> dict[str, Any]:
     return {
         "resolved_address": last.address if last else None,
         "deployed_version": last.version if last else None,
-        "tls_certificate_expiry": None,
+        "tls_certificate_expiry": outcome.tls_expiry.isoformat() if outcome.tls_expiry else None,
         "tls_verification": not outcome.insecure,
         "thresholds": dict(outcome.snapshot.thresholds),
         "explicit_thresholds": sorted(outcome.snapshot.explicit),
@@ -82,6 +82,9 @@ def audit(outcome: GateOutcome) -> dict[str, Any]:
             "reason": readiness.reason,
         },
         "tool_versions": tool_versions(),
+        "destructive_withheld": [
+            {"nodeid": nodeid, "reason": why} for nodeid, why in outcome.withheld
+        ],
     }
 
 

@@ -96,6 +96,9 @@ def summary(outcome: GateOutcome) -> str:
     lines += ["", *_gate_table(outcome)]
     lines += _listed("Failures within tolerance", verdict.tolerated)
     lines += _listed("Flaky, passed on a rerun", verdict.flaky)
+    withheld = terminal.withheld_lines(outcome)
+    if withheld:
+        lines += ["", *(f"- {text(line)}" for line in withheld)]
     lines += _slowest(outcome) + _load(outcome)
     return "\n".join(lines) + "\n"
 

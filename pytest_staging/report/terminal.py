@@ -117,6 +117,14 @@ def load_lines(outcome: GateOutcome) -> list[str]:
     ]
 
 
+def withheld_lines(outcome: GateOutcome) -> list[str]:
+    """How many destructive tests the guard withheld, and why (one line per reason)."""
+    reasons: dict[str, int] = {}
+    for _, why in outcome.withheld:
+        reasons[why] = reasons.get(why, 0) + 1
+    return [f"destructive tests withheld ({count}): {why}" for why, count in reasons.items()]
+
+
 def verdict_lines(outcome: GateOutcome) -> list[str]:
     verdict = outcome.verdict
     return [f"STAGING GATE: {verdict.label}", *(f"  - {reason}" for reason in verdict.reasons)]
