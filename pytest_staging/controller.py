@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import signal
+import threading
 from typing import TYPE_CHECKING
 
 import pytest
@@ -23,6 +25,7 @@ from pytest_staging.report import junit, terminal
 if TYPE_CHECKING:
     from collections.abc import Generator, Iterable, Iterator, Mapping
     from datetime import datetime
+    from types import FrameType
     from typing import Any
 
     from pytest_staging.readiness import Attempt, Readiness
@@ -155,6 +158,23 @@ class GateController:
 
     def pytest_keyboard_interrupt(self) -> None:
         self._keyboard_interrupt = True
+
+    def pytest_sessionstart(self) -> None:
+        """SIGTERM (what CI systems send to cancel a job) stops the run the way Ctrl-C does,
+        so every report is written, NO-GO and interrupted; a second one kills at once."""
+        if threading.current_thread() is not threading.main_thread():
+            return
+
+        def interrupt(signum: int, frame: FrameType | None) -> None:
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            raise KeyboardInterrupt(f"stopped by signal {signal.Signals(signum).name}")
+
+        previous = signal.signal(signal.SIGTERM, interrupt)
+
+        def restore() -> None:
+            signal.signal(signal.SIGTERM, previous)
+
+        self._config.add_cleanup(restore)
 
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
         if report.failed:
