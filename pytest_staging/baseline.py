@@ -10,9 +10,7 @@ gate; the tolerance is the user's to choose (default 20 %).
 from __future__ import annotations
 
 import argparse
-import json
 from dataclasses import dataclass
-from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
@@ -54,30 +52,12 @@ class Baseline:
 
 def load(value: str) -> Baseline:
     """Read and check an earlier report; problems become messages naming the file."""
-    from jsonschema.validators import validator_for
-
-    from pytest_staging import schemas
-    from pytest_staging.report import json_report
+    from pytest_staging import saved_report
 
     try:
-        with Path(value).expanduser().open(encoding="utf-8") as stream:
-            document = json.load(stream)
-    except OSError as exc:
-        raise argparse.ArgumentTypeError(f"{value!r} cannot be read: {exc.strerror}") from None
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"{value!r} is not JSON: {exc}") from None
-    if not isinstance(document, dict) or document.get("schema") != json_report.SCHEMA_ID:
-        raise argparse.ArgumentTypeError(
-            f"{value!r} is not a pytest-staging JSON report (schema {json_report.SCHEMA_ID}); "
-            "pass a file written by --staging-report"
-        )
-    schema = schemas.load("report-v1")
-    problem = next(iter(validator_for(schema)(schema).iter_errors(document)), None)
-    if problem is not None:
-        where = "/".join(str(part) for part in problem.absolute_path) or "the document"
-        raise argparse.ArgumentTypeError(
-            f"{value!r} is not a valid report: {where}: {problem.message}"
-        )
+        document = saved_report.read(value)
+    except saved_report.ReportFileError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
     latency = {name: MappingProxyType(stats) for name, stats in document["latency"].items()}
     return Baseline(str(value), MappingProxyType(latency))
 

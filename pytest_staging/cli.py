@@ -14,7 +14,11 @@ import string
 import sys
 from importlib import resources
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
+
+from pytest_staging import baseline
+from pytest_staging.demo.modes import DEMO_MODES
 
 DEFAULT_URL = "https://staging.example.com"
 NEXT_COMMAND = "pytest --staging-suites --staging-env=staging"
@@ -86,7 +90,113 @@ def _parser() -> argparse.ArgumentParser:
         "--output", type=Path, help="file to write (default: print to standard output)"
     )
     locustfile.set_defaults(handler=_locustfile)
+    _add_report_commands(commands)
+    demo = commands.add_parser(
+        "demo",
+        help="serve the bundled demo service in the foreground",
+        description="Serve the demo API on 127.0.0.1 until Ctrl-C, to point pytest (or a "
+        "browser, or curl) at it: pytest --staging-suites --staging-url=http://127.0.0.1:PORT",
+    )
+    demo.add_argument(
+        "--mode", default="healthy", choices=DEMO_MODES, help="fault mode (default: healthy)"
+    )
+    demo.add_argument("--port", type=int, default=8000, help="port to listen on (default: 8000)")
+    demo.set_defaults(handler=_demo)
     return parser
+
+
+def _add_report_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    gate = commands.add_parser(
+        "gate",
+        help="print the verdict and gate table of a saved JSON report",
+        description="Print the verdict, reasons and gate table of a report written by "
+        "--staging-report, as the run printed them. Exit code: 0 for GO, 1 for NO-GO.",
+    )
+    gate.add_argument("report", type=Path, help="the JSON gate report")
+    gate.add_argument("--markdown", action="store_true", help="print the Markdown summary instead")
+    gate.set_defaults(handler=_gate)
+    compare = commands.add_parser(
+        "compare",
+        help="show what changed between two saved JSON reports",
+        description="Compare two reports written by --staging-report: verdict, pass rates, "
+        "tests that changed outcome, p95 per request and load runs. Exit code: 1 when the "
+        "new run is worse (verdict GO to NO-GO, a pass rate fell, a test broke, a p95 grew "
+        "beyond the tolerance), else 0.",
+    )
+    compare.add_argument("old", type=Path, help="the earlier report")
+    compare.add_argument("new", type=Path, help="the later report")
+    compare.add_argument(
+        "--tolerance",
+        type=baseline.tolerance,
+        default=baseline.DEFAULT_TOLERANCE,
+        metavar="PERCENT",
+        help=f"p95 growth allowed per request (default: {baseline.DEFAULT_TOLERANCE:g})",
+    )
+    compare.set_defaults(handler=_compare)
+
+
+def _read_report(path: Path) -> dict[str, Any]:
+    from pytest_staging import saved_report
+
+    try:
+        return saved_report.read(path)
+    except saved_report.ReportFileError as exc:
+        raise CommandError(str(exc)) from None
+
+
+def _gate(args: argparse.Namespace) -> int:
+    """Re-print a saved run's verdict; its exit code is the verdict."""
+    from pytest_staging import saved_report
+    from pytest_staging.report import markdown, terminal
+
+    document = _read_report(args.report)
+    outcome = saved_report.outcome(document)
+    if args.markdown:
+        print(markdown.summary(outcome), end="")
+    else:
+        started = outcome.started_at.isoformat(timespec="seconds")
+        print(f"{terminal.title(outcome)}, started {started}, exit code {outcome.exit_code}")
+        lines = [
+            *terminal.table_lines(outcome),
+            *terminal.slowest_lines(outcome),
+            *terminal.load_lines(outcome),
+            *terminal.withheld_lines(outcome),
+            *terminal.verdict_lines(outcome),
+        ]
+        print("\n".join(lines))
+    return 0 if outcome.verdict.go else 1
+
+
+def _compare(args: argparse.Namespace) -> int:
+    from pytest_staging.comparison import compare
+
+    old, new = _read_report(args.old), _read_report(args.new)
+    result = compare(old, new, old_name=str(args.old), tolerance=args.tolerance)
+    print(f"{args.old} -> {args.new}")
+    print("\n".join(result.lines))
+    if result.worse:
+        print(f"WORSE ({len(result.worse)}):")
+        print("\n".join(f"  - {reason}" for reason in result.worse))
+        return 1
+    print("NOT WORSE: nothing got worse")
+    return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    """Serve the demo service until interrupted."""
+    try:
+        from pytest_staging.demo.__main__ import main as serve
+    except ImportError as exc:
+        raise CommandError(
+            f"the demo service needs the 'demo' extra ({exc.name} is missing): "
+            "pip install 'pytest-staging[demo]'"
+        ) from None
+
+    print(f"demo service ({args.mode}) on http://127.0.0.1:{args.port}; Ctrl-C stops it")
+    try:
+        return serve(["--mode", args.mode, "--port", str(args.port)])
+    except KeyboardInterrupt:
+        return 0
 
 
 def _locustfile(args: argparse.Namespace) -> int:

@@ -1,0 +1,112 @@
+"""A JSON gate report read back from disk: checked against its schema, and as an outcome.
+
+Used by `--staging-baseline` and by `pytest-staging gate` / `compare`. Every
+problem is a `ReportFileError` whose message names the file and what is wrong
+with it; the report is never trusted half-read.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from pytest_staging.gate import CategoryResult
+    from pytest_staging.outcome import GateOutcome
+
+
+class ReportFileError(Exception):
+    """The file is not a readable, valid pytest-staging JSON report."""
+
+
+def read(path: str | Path) -> dict[str, Any]:
+    """The report at `path`, validated against the schema it names."""
+    from jsonschema.validators import validator_for
+
+    from pytest_staging import schemas
+    from pytest_staging.report import json_report
+
+    shown = str(path)
+    try:
+        with Path(path).expanduser().open(encoding="utf-8") as stream:
+            document = json.load(stream)
+    except OSError as exc:
+        raise ReportFileError(f"{shown!r} cannot be read: {exc.strerror or exc}") from None
+    except ValueError as exc:
+        raise ReportFileError(f"{shown!r} is not JSON: {exc}") from None
+    if not isinstance(document, dict) or document.get("schema") != json_report.SCHEMA_ID:
+        raise ReportFileError(
+            f"{shown!r} is not a pytest-staging JSON report (schema {json_report.SCHEMA_ID}); "
+            "pass a file written by --staging-report"
+        )
+    schema = schemas.load("report-v1")
+    problem = next(iter(validator_for(schema)(schema).iter_errors(document)), None)
+    if problem is not None:
+        where = "/".join(str(part) for part in problem.absolute_path) or "the document"
+        raise ReportFileError(f"{shown!r} is not a valid report: {where}: {problem.message}")
+    return document
+
+
+def _category(name: str, saved: dict[str, Any], explicit: set[str]) -> CategoryResult:
+    """The category as the run computed it. A failure the counts do not explain came from a
+    broken limit (the report keeps those in its reasons), so it is restored as one."""
+    from pytest_staging.gate import CategoryResult
+
+    result = CategoryResult(
+        name=name,
+        passed=saved["passed"],
+        failed=saved["failed"],
+        errors=saved["errors"],
+        skipped=saved["skipped"],
+        xfailed=saved["xfailed"],
+        threshold=saved.get("threshold"),
+        required=name in explicit,
+        min_tests=saved.get("min_tests") or 0,
+    )
+    if saved.get("ok") is False and result.ok is not False:
+        return dataclasses.replace(result, breaches=("see the reasons",))
+    return result
+
+
+def outcome(document: dict[str, Any]) -> GateOutcome:
+    """The saved run as the terminal and Markdown reports render it."""
+    from pytest_staging.gate import RunSnapshot, Verdict
+    from pytest_staging.outcome import GateOutcome
+
+    audit = document["audit"]
+    explicit = set(audit["explicit_thresholds"])
+    categories = tuple(
+        _category(name, saved, explicit) for name, saved in document["categories"].items()
+    )
+    verdict = Verdict(
+        go=document["verdict"] == "GO",
+        reasons=tuple(document["reasons"]),
+        categories=categories,
+        totals=_category("total", {**document["totals"], "ok": None}, set()),
+        critical_failures=tuple(document["critical_failures"]),
+        flaky=tuple(document["flaky"]),
+        tolerated=tuple(document["tolerated_failures"]),
+    )
+    snapshot = RunSnapshot(
+        tests=(),
+        thresholds=audit["thresholds"],
+        explicit=frozenset(explicit),
+        interrupted=document["interrupted"],
+    )
+    withheld = audit.get("destructive_withheld") or ()
+    return GateOutcome(
+        verdict=verdict,
+        snapshot=snapshot,
+        exit_code=document["exit_code"],
+        target_url=document["target"]["url"],
+        environment=document["target"]["environment"],
+        started_at=datetime.fromisoformat(document["started_at"]),
+        duration_s=document["duration_s"],
+        latency=document["latency"],
+        load=tuple(document["load"]),
+        insecure=not audit["tls_verification"],
+        withheld=tuple((entry["nodeid"], entry["reason"]) for entry in withheld),
+    )
