@@ -24,8 +24,8 @@ CARRIER_PLUGIN = "staging-carrier"
 
 
 class ReportCarrier:
-    """Hands each phase's categories, requests, broken limits and load runs to its report,
-    and to a failed phase the target's last answer."""
+    """Hands each phase's categories, requests, broken limits, load runs and retries to its
+    report, and to a failed phase the target's last answer."""
 
     def __init__(
         self, categories: tuple[str, ...], requests: RequestLog, evidence: EvidenceLog
@@ -49,6 +49,7 @@ class ReportCarrier:
             breaches=breaches,
             loads=loads,
             answer=None if last is None else last_answer(last),
+            retries=self._evidence.take_retries(),
         )
         if data is not None:
             setattr(report, REPORT_ATTRIBUTE, data)

@@ -1,9 +1,17 @@
-"""The session-wide `httpx.Client`: pooled, TLS-aware, authenticated and timed.
+"""The session-wide `httpx.Client`: pooled, TLS-aware, authenticated, timed and retried.
 
-Every request goes through `TimedTransport`, which times it from send to
-body close and hands a `RequestRecord` to the `RequestLog`. The client sets
-`trust_env=False` and takes the proxy for the target from the environment
-itself, so proxied requests are timed by the same transport.
+The transports, outermost first:
+- `RetryTransport` (retrying.py): idempotent requests are tried again on
+  connection failures and 502/503/504, bounded in count and time; only for
+  clients whose retries can be reported (see `build_client`);
+- `TimedTransport`: times each attempt from send to body close and hands a
+  `RequestRecord` to the `RequestLog`;
+- `SameOriginCredentials`: a request to any other origin than the target's
+  (a redirect, an absolute URL) leaves without Authorization, Cookie and the
+  `--staging-header` names;
+- httpx's `HTTPTransport`. The client sets `trust_env=False` and takes the proxy
+  for the target from the environment itself, so proxied requests are timed
+  by the same transport.
 """
 
 from __future__ import annotations
@@ -17,21 +25,53 @@ import httpx
 
 from pytest_staging import timing
 from pytest_staging.recording import RequestLog, RequestRecord
+from pytest_staging.retrying import RetryPolicy, RetryTransport
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator
+    from collections.abc import Callable, Iterable, Iterator
 
+    from pytest_staging.evidence import EvidenceLog
     from pytest_staging.settings import StagingSettings
     from pytest_staging.target import StagingTarget
 
 USER_AGENT = "pytest-staging"
 
 
+_TIMEOUT_PHASES: dict[type[httpx.TimeoutException], str] = {
+    httpx.ConnectTimeout: "connect",
+    httpx.ReadTimeout: "read",
+    httpx.WriteTimeout: "write",
+    httpx.PoolTimeout: "pool",
+}
+
+
+def _named(exc: httpx.TransportError, request: httpx.Request) -> httpx.TransportError:
+    """A timeout that says which request waited and how long (httpx says only "timed out"),
+    same type, so retries and `pytest.raises` see what they expect; other errors are returned
+    as they are."""
+    phase = next((name for kind, name in _TIMEOUT_PHASES.items() if isinstance(exc, kind)), None)
+    if phase is None:
+        return exc
+    seconds = request.extensions.get("timeout", {}).get(phase)
+    waited = f"{seconds:g} s" if isinstance(seconds, int | float) else "the timeout"
+    message = (
+        f"{request.method} {request.url.path}: no answer within {waited} "
+        f"({phase} timeout, --staging-timeout): {exc}"
+    )
+    return type(exc)(message, request=request)
+
+
 class _TimedStream(httpx.SyncByteStream):
     """Wraps a response body so its close (or a read error) ends the measurement."""
 
-    def __init__(self, inner: httpx.SyncByteStream, finish: Callable[[str | None], None]) -> None:
+    def __init__(
+        self,
+        inner: httpx.SyncByteStream,
+        request: httpx.Request,
+        finish: Callable[[str | None], None],
+    ) -> None:
         self._inner = inner
+        self._request = request
         self._finish = finish
         self._error: str | None = None
 
@@ -40,7 +80,10 @@ class _TimedStream(httpx.SyncByteStream):
             yield from self._inner
         except httpx.TransportError as exc:
             self._error = type(exc).__name__
-            raise
+            named = _named(exc, self._request)
+            if named is exc:
+                raise
+            raise named from exc
 
     def close(self) -> None:
         try:
@@ -73,7 +116,10 @@ class TimedTransport(httpx.BaseTransport):
             response = self._inner.handle_request(request)
         except httpx.TransportError as exc:
             self._log.add(RequestRecord(method, path, None, elapsed_ms(), type(exc).__name__))
-            raise
+            named = _named(exc, request)
+            if named is exc:
+                raise
+            raise named from exc
         done = False
 
         def finish(error: str | None) -> None:
@@ -84,11 +130,57 @@ class TimedTransport(httpx.BaseTransport):
                 self._log.add(record, response)
 
         assert isinstance(response.stream, httpx.SyncByteStream)
-        response.stream = _TimedStream(response.stream, finish)
+        response.stream = _TimedStream(response.stream, request, finish)
         return response
 
     def close(self) -> None:
         self._inner.close()
+
+
+Origin = tuple[str, str, int | None]
+
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+CREDENTIAL_HEADERS = ("Authorization", "Cookie")
+"""Never sent to another origin than the target's, with the `--staging-header` names."""
+
+
+def origin(url: httpx.URL) -> Origin:
+    """Scheme, host and port (the default port filled in): what must match to share secrets."""
+    scheme = url.scheme.lower()
+    return scheme, url.host.lower(), url.port or _DEFAULT_PORTS.get(scheme)
+
+
+class SameOriginCredentials(httpx.BaseTransport):
+    """Sends credentials only to the target's origin.
+
+    httpx drops `Authorization` when a redirect leaves the origin, but not cookies
+    or custom headers (an API key in `--staging-header`). Here every request, a
+    redirect hop or an absolute URL alike, goes to another origin without them.
+    """
+
+    def __init__(
+        self, inner: httpx.BaseTransport, target_url: str, secret_headers: Iterable[str] = ()
+    ) -> None:
+        self._inner = inner
+        self._origin = origin(httpx.URL(target_url))
+        self._names = tuple(
+            dict.fromkeys(n.lower() for n in (*CREDENTIAL_HEADERS, *secret_headers))
+        )
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        if origin(request.url) != self._origin:
+            for name in self._names:
+                if name in request.headers:
+                    del request.headers[name]
+        return self._inner.handle_request(request)
+
+    def close(self) -> None:
+        self._inner.close()
+
+
+def retry_policy(settings: StagingSettings) -> RetryPolicy:
+    """`--staging-retries` and `--staging-retry-on`; deadline and Retry-After cap fixed."""
+    return RetryPolicy(retries=settings.retries, statuses=frozenset(settings.retry_on))
 
 
 def tls_verify(settings: StagingSettings) -> ssl.SSLContext | bool:
@@ -120,9 +212,23 @@ def build_client(
     settings: StagingSettings,
     target: StagingTarget,
     log: RequestLog,
+    *,
+    evidence: EvidenceLog | None = None,
 ) -> httpx.Client:
-    """One pooled client for the whole session, every request timed into `log`."""
+    """One pooled client for the whole session, every request (each attempt) timed into `log`.
+
+    Retries (`--staging-retries`) are made only where they are reported to `evidence`, so a
+    test that needed one is listed as flaky. A client without it, like the readiness
+    probe's, does not retry: `--staging-wait` is its retry loop.
+    """
     inner = httpx.HTTPTransport(verify=tls_verify(settings), proxy=proxy_for(target.url))
+    secret_names = [name for name, _ in settings.headers]
+    transport: httpx.BaseTransport = TimedTransport(
+        SameOriginCredentials(inner, target.url, secret_names), log
+    )
+    if evidence is not None and settings.retries > 0:
+        report = evidence
+        transport = RetryTransport(transport, retry_policy(settings), lambda _: report.add_retry())
     auth = None
     if target.username is not None and target.password is not None:
         auth = httpx.BasicAuth(target.username, target.password.reveal())
@@ -131,6 +237,6 @@ def build_client(
         headers=default_headers(settings),
         auth=auth,
         timeout=settings.timeout,
-        transport=TimedTransport(inner, log),
+        transport=transport,
         trust_env=False,
     )

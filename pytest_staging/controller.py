@@ -212,7 +212,7 @@ class GateController:
             pytest.ExitCode.INTERNAL_ERROR,
         }
         return gate.RunSnapshot(
-            tests=self._collector.records(),
+            tests=self._collector.records(unfinished=not broken_off),
             thresholds=self._settings.thresholds(),
             explicit=frozenset(self._settings.gates),
             min_tests=self._settings.manifest.min_tests,
@@ -223,6 +223,7 @@ class GateController:
             stopped_early=str(stopped) if stopped else None,
             not_ready=not_ready,
             regressions=self._regressions(latency),
+            flaky_fails=self._settings.flaky_fails,
         )
 
     def _regressions(self, latency: Mapping[str, Mapping[str, Any]]) -> tuple[str, ...]:

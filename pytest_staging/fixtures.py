@@ -42,14 +42,23 @@ def staging_target(staging_settings: StagingSettings) -> StagingTarget:
     return StagingTarget.from_url(staging_settings.url, staging_settings.environment)
 
 
+def _session_client(
+    config: pytest.Config, settings: StagingSettings, target: StagingTarget
+) -> httpx.Client:
+    """A client timed into the run's request log, its retries reported to the running test."""
+    from pytest_staging.client import build_client
+
+    return build_client(
+        settings, target, config.stash[LOG_KEY], evidence=config.stash[EVIDENCE_KEY]
+    )
+
+
 @pytest.fixture(scope="session")
 def staging_client(
     pytestconfig: pytest.Config, staging_settings: StagingSettings, staging_target: StagingTarget
 ) -> Iterator[httpx.Client]:
     """One `httpx.Client` for the session: base URL, timeout, TLS, auth; every request timed."""
-    from pytest_staging.client import build_client
-
-    with build_client(staging_settings, staging_target, pytestconfig.stash[LOG_KEY]) as client:
+    with _session_client(pytestconfig, staging_settings, staging_target) as client:
         yield client
 
 
@@ -59,11 +68,9 @@ def staging_anonymous_client(
 ) -> Iterator[httpx.Client]:
     """Like `staging_client` (TLS, timeout, timing) but with no credentials at all: no token,
     no extra headers, no user:password from the URL; for "is this really protected?" checks."""
-    from pytest_staging.client import build_client
-
     settings = dataclasses.replace(staging_settings, token=None, headers=())
     anonymous = dataclasses.replace(staging_target, username=None, password=None)
-    with build_client(settings, anonymous, pytestconfig.stash[LOG_KEY]) as client:
+    with _session_client(pytestconfig, settings, anonymous) as client:
         yield client
 
 
@@ -78,13 +85,12 @@ def staging_auth_client(
     HTTP Basic, or the `--staging-token`. Fails (for the tests that need it) when a
     credential variable is missing or the login is refused."""
     from pytest_staging.auth import CannotAuthenticate, authenticate
-    from pytest_staging.client import build_client
 
     try:
         settings, target = authenticate(staging_settings, staging_target, staging_anonymous_client)
     except CannotAuthenticate as exc:  # the message alone: no traceback, no exception chain
         raise pytest.fail.Exception(str(exc), pytrace=False) from None
-    with build_client(settings, target, pytestconfig.stash[LOG_KEY]) as client:
+    with _session_client(pytestconfig, settings, target) as client:
         yield client
 
 

@@ -44,6 +44,12 @@ class TestRecord:
     breaches: tuple[str, ...] = ()
     """Declared limits (latency budgets, load thresholds) this test found broken."""
 
+    def counts_as_failed_in(self, categories: frozenset[str]) -> bool:
+        """A flaky pass in one of `categories` (`--staging-flaky-fails`): counted as failed."""
+        return (
+            self.flaky and self.outcome == "passed" and not categories.isdisjoint(self.categories)
+        )
+
 
 @dataclass(frozen=True)
 class RunSnapshot:
@@ -61,6 +67,8 @@ class RunSnapshot:
     never_reported: int = 0
     regressions: tuple[str, ...] = ()
     """Latency regressions against the baseline report; they fail `performance`."""
+    flaky_fails: frozenset[str] = frozenset()
+    """Categories in which a flaky pass counts as failed (`--staging-flaky-fails`)."""
 
 
 PERFORMANCE = "performance"
@@ -81,6 +89,8 @@ class CategoryResult:
     min_tests: int = 0
     breaches: tuple[str, ...] = ()
     """Broken declared limits: each fails the category, whatever its pass rate."""
+    flaky_failed: tuple[str, ...] = ()
+    """Flaky tests counted as failed here (`--staging-flaky-fails`), among `failed`."""
 
     @property
     def executed(self) -> int:
@@ -158,9 +168,16 @@ def count(
     required: bool = False,
     min_tests: int = 0,
     breaches: tuple[str, ...] = (),
+    flaky_fails: frozenset[str] = frozenset(),
 ) -> CategoryResult:
-    """Tally the tests' final outcomes; each test counts once (a non-strict xpass passed)."""
+    """Tally the tests' final outcomes; each test counts once (a non-strict xpass passed).
+
+    A flaky pass in one of `flaky_fails` counts as failed (`--staging-flaky-fails`).
+    """
+    flaky_failed = tuple(test.nodeid for test in tests if test.counts_as_failed_in(flaky_fails))
     tally = Counter(_COUNTED_AS.get(test.outcome, test.outcome) for test in tests)
+    tally["passed"] -= len(flaky_failed)
+    tally["failed"] += len(flaky_failed)
     return CategoryResult(
         name,
         passed=tally["passed"],
@@ -172,6 +189,7 @@ def count(
         required=required,
         min_tests=min_tests,
         breaches=breaches,
+        flaky_failed=flaky_failed,
     )
 
 
@@ -203,6 +221,7 @@ def category_results(snapshot: RunSnapshot) -> tuple[CategoryResult, ...]:
             required=name in snapshot.explicit,
             min_tests=snapshot.min_tests.get(name, 0),
             breaches=tuple(breaches.get(name, ())),
+            flaky_fails=snapshot.flaky_fails & {name},
         )
         for name in names
     )
@@ -287,7 +306,19 @@ def _thresholds(_: RunSnapshot, results: tuple[CategoryResult, ...]) -> list[str
                 f"({result.passed} of {result.executed}) is below the threshold "
                 f"{percent(result.threshold or 0)}"
             )
+            reasons.extend(_flaky_failed_reason(result))
     return reasons
+
+
+def _flaky_failed_reason(result: CategoryResult) -> list[str]:
+    n = len(result.flaky_failed)
+    if not n:
+        return []
+    tests = "test" if n == 1 else "tests"
+    return [
+        f"{result.name}: {n} flaky {tests} counted as failed (--staging-flaky-fails): "
+        + ", ".join(result.flaky_failed)
+    ]
 
 
 def _critical(snapshot: RunSnapshot, _: tuple[CategoryResult, ...]) -> list[str]:
@@ -321,16 +352,21 @@ def decide(snapshot: RunSnapshot, rules: tuple[Rule, ...] = RULES) -> Verdict:
     results = category_results(snapshot)
     reasons = tuple(reason for rule in rules for reason in rule(snapshot, results))
     failed = tuple(t.nodeid for t in snapshot.tests if t.outcome in _FAILED)
+    counted_failed = tuple(
+        t.nodeid
+        for t in snapshot.tests
+        if t.outcome in _FAILED or t.counts_as_failed_in(snapshot.flaky_fails)
+    )
     return Verdict(
         go=not reasons,
         reasons=reasons,
         categories=results,
-        totals=count("total", snapshot.tests),
+        totals=count("total", snapshot.tests, flaky_fails=snapshot.flaky_fails),
         critical_failures=tuple(
             t.nodeid for t in snapshot.tests if t.critical and t.nodeid in failed
         ),
         flaky=tuple(t.nodeid for t in snapshot.tests if t.flaky),
-        tolerated=failed if not reasons else (),
+        tolerated=counted_failed if not reasons else (),
     )
 
 

@@ -58,7 +58,10 @@ class Option:
         if self.ini:
             parts.append(f"ini {self.dest}")
         if self.default is not None and self.kind != "flag":
-            parts.append(f"default {self.default}")
+            shown = self.default
+            if isinstance(shown, tuple):
+                shown = ",".join(str(item) for item in shown)
+            parts.append(f"default {shown}")
         return f" [{'; '.join(parts)}]" if parts else ""
 
 
@@ -115,6 +118,29 @@ OPTIONS: tuple[Option, ...] = (
     ),
     Option(
         "timeout", "Per-request timeout in seconds.", parsing.timeout, metavar="S", default=10.0
+    ),
+    Option(
+        "retries",
+        "Send an idempotent request (GET, HEAD, OPTIONS, PUT, DELETE, TRACE) again, up to N "
+        "times, after a connection failure or a --staging-retry-on status; 0 turns retries "
+        "off. A test that needed a retry is listed as flaky.",
+        parsing.retries,
+        metavar="N",
+        default=2,
+    ),
+    Option(
+        "retry_on",
+        "The statuses (500-599) that --staging-retries retries, comma-separated.",
+        parsing.server_error_statuses,
+        metavar="STATUSES",
+        default=(502, 503, 504),
+    ),
+    Option(
+        "flaky_fails",
+        "Comma-separated categories (or 'all') in which a flaky test, one that passed only "
+        "after a retry or a rerun, counts as failed.",
+        parsing.categories,
+        metavar="CATEGORIES",
     ),
     Option(
         "ca_bundle",

@@ -3,6 +3,12 @@
 Our per-test data (categories, critical, the requests made) rides on each
 `TestReport` as one versioned attribute, so the same code serves runs with
 and without xdist: xdist ships the report's attributes to the controller.
+
+Wire format, version 2 (every key optional except `v`): `categories` and
+`critical` on the setup report; `requests`, `breaches`, `load`, `retries` (how
+many times the session client sent a request again) and `answer` on the phase
+that made them. Keys were only ever added, so `v` stays 2: a reader ignores
+keys it does not know.
 """
 
 from __future__ import annotations
@@ -34,6 +40,7 @@ def report_data(
     breaches: list[str],
     loads: list[dict[str, Any]],
     answer: dict[str, Any] | None = None,
+    retries: int = 0,
 ) -> dict[str, Any] | None:
     """The plain, serialisable data one test phase carries to the controller, or None.
 
@@ -51,6 +58,8 @@ def report_data(
         data["breaches"] = breaches
     if loads:
         data["load"] = loads
+    if retries:
+        data["retries"] = retries
     if answer is not None:
         data["answer"] = answer
     if not data:
@@ -80,12 +89,14 @@ class _Progress:
     requests: tuple[dict[str, Any], ...] = ()
     breaches: tuple[str, ...] = ()
     loads: tuple[dict[str, Any], ...] = ()
+    retries: int = 0
 
     def absorb(self, data: dict[str, Any]) -> None:
         """One phase's data: categories from setup, evidence from whichever phase has it."""
         if "categories" in data:
             self.categories = tuple(data["categories"])
             self.critical = bool(data["critical"])
+        self.retries += int(data.get("retries", 0))
         self.requests += tuple(data.get("requests", ()))
         self.breaches += tuple(data.get("breaches", ()))
         self.loads += tuple(data.get("load", ()))
@@ -98,7 +109,7 @@ class _Progress:
             categories=self.categories,
             critical=self.critical,
             duration_s=round(self.duration_s, 6),
-            flaky=self.reran and outcome == "passed",
+            flaky=(self.reran or self.retries > 0) and outcome == "passed",
             crashed=self.crashed,
             breaches=self.breaches,
         )
@@ -141,8 +152,14 @@ class OutcomeCollector:
         elif report.failed:
             progress.outcome, progress.crashed = "error", True
 
-    def records(self) -> tuple[TestRecord, ...]:
-        return tuple(progress.record(nodeid) for (_, nodeid), progress in self._tests.items())
+    def records(self, *, unfinished: bool = True) -> tuple[TestRecord, ...]:
+        """One record per test; a test with no final outcome counts as an error, unless
+        `unfinished` is False (an interrupted run: the interruption is the reason, not it)."""
+        return tuple(
+            progress.record(nodeid)
+            for (_, nodeid), progress in self._tests.items()
+            if unfinished or progress.outcome is not None
+        )
 
     def requests(self) -> list[dict[str, Any]]:
         return [request for progress in self._tests.values() for request in progress.requests]

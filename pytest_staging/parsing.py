@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import math
 import os
+import re
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -16,6 +17,11 @@ from pytest_staging.demo.modes import DEMO_MODES
 
 MAX_SECONDS = 86_400
 """A day: longer waits are mistakes, and the OS rejects far larger socket timeouts."""
+MAX_RETRIES = 10
+"""More retries than this only hide a broken target (the deadline bounds them anyway)."""
+ALL_CATEGORIES = "all"
+_DIGITS = re.compile(r"[0-9]+")
+_CATEGORY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
 
@@ -60,6 +66,42 @@ def timeout(value: str) -> float:
 
 def wait(value: str) -> float:
     return _seconds(value, allow_zero=True)
+
+
+def retries(value: str) -> int:
+    """How many times a request may be sent again: 0 (off) to MAX_RETRIES."""
+    text = value.strip()
+    if not _DIGITS.fullmatch(text) or int(text) > MAX_RETRIES:
+        raise argparse.ArgumentTypeError(
+            f"expected a whole number of retries from 0 to {MAX_RETRIES}, e.g. 2 "
+            "(0 turns retries off)"
+        )
+    return int(text)
+
+
+def server_error_statuses(value: str) -> tuple[int, ...]:
+    """Comma-separated status codes from 500 to 599, sorted, each once."""
+    items = [item.strip() for item in value.split(",") if item.strip()]
+    valid = all(_DIGITS.fullmatch(item) and 500 <= int(item) <= 599 for item in items)
+    if not items or not valid:
+        raise argparse.ArgumentTypeError(
+            f"{value!r} is not a comma-separated list of HTTP status codes from 500 to 599, "
+            "e.g. 502,503,504"
+        )
+    return tuple(sorted({int(item) for item in items}))
+
+
+def categories(value: str) -> tuple[str, ...]:
+    """Comma-separated category names (marker names), or `all`; which exist is checked
+    when settings are resolved."""
+    names = tuple(dict.fromkeys(item.strip() for item in value.split(",") if item.strip()))
+    alone = ALL_CATEGORIES not in names or names == (ALL_CATEGORIES,)
+    if not names or not alone or not all(_CATEGORY.fullmatch(name) for name in names):
+        raise argparse.ArgumentTypeError(
+            f"{value!r} is not a comma-separated list of categories, or {ALL_CATEGORIES}, "
+            "e.g. integration,security"
+        )
+    return names
 
 
 def gate(value: str) -> tuple[str, float]:

@@ -70,6 +70,10 @@ class StagingSettings:
     baseline: Baseline | None = None
     baseline_tolerance: float = DEFAULT_TOLERANCE
     allow_sensitive_load: bool = False
+    retries: int = 2
+    retry_on: tuple[int, ...] = (502, 503, 504)
+    flaky_fails: frozenset[str] = frozenset()
+    """Categories in which a flaky pass counts as failed (`--staging-flaky-fails`)."""
 
     @property
     def sensitive(self) -> bool:
@@ -199,6 +203,9 @@ def resolve(config: pytest.Config, environ: Mapping[str, str] = os.environ) -> S
             values["baseline_tolerance"], manifest.performance.baseline_tolerance, DEFAULT_TOLERANCE
         ),
         allow_sensitive_load=values["allow_sensitive_load"],
+        retries=values["retries"],
+        retry_on=values["retry_on"],
+        flaky_fails=_flaky_fails(found["flaky_fails"], categories),
     )
 
 
@@ -291,6 +298,24 @@ def _gates(gates: Found, categories: tuple[str, ...]) -> dict[str, float]:
                 f"{', '.join(known)} (declare more with the ini key {CATEGORIES_INI})"
             )
     return dict(gates.value)
+
+
+def _flaky_fails(found: Found, categories: tuple[str, ...]) -> frozenset[str]:
+    """The named categories, checked like --staging-gate's; `all` is every one, `other` too."""
+    from pytest_staging.gate import OTHER
+
+    known = (*categories, OTHER)
+    names: tuple[str, ...] = found.value or ()
+    if names == (parsing.ALL_CATEGORIES,):
+        return frozenset(known)
+    for name in names:
+        if name not in known:
+            raise pytest.UsageError(
+                f"{found.source}: unknown category {name!r}; known categories: "
+                f"{', '.join(known)}, or {parsing.ALL_CATEGORIES} "
+                f"(declare more with the ini key {CATEGORIES_INI})"
+            )
+    return frozenset(names)
 
 
 SETTINGS_KEY = pytest.StashKey[StagingSettings]()

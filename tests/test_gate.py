@@ -166,6 +166,77 @@ def test_flaky_tests_are_listed_and_count_as_passed() -> None:
     assert verdict.flaky == ("t.py::retry",)
 
 
+def flaky(nodeid: str, *categories: str) -> TestRecord:
+    """A test that passed only after a retry or rerun."""
+    return TestRecord(nodeid, "passed", categories, flaky=True)
+
+
+def strict_in(*categories: str) -> frozenset[str]:
+    """--staging-flaky-fails naming `categories`."""
+    return frozenset(categories)
+
+
+def test_with_flaky_fails_a_flaky_pass_is_a_failure_with_its_own_reason() -> None:
+    retried = flaky("t.py::retried", "integration")
+    verdict = gate.decide(
+        snapshot(retried, *records("smoke", passed=1), flaky_fails=strict_in("integration"))
+    )
+    assert not verdict.go
+    assert verdict.reasons == (
+        "integration: pass rate 0% (0 of 1) is below the threshold 95%",
+        "integration: 1 flaky test counted as failed (--staging-flaky-fails): t.py::retried",
+    )
+    integration = by_name(verdict)["integration"]
+    assert (integration.passed, integration.failed, integration.status) == (0, 1, "FAIL")
+    assert integration.flaky_failed == ("t.py::retried",)
+    assert (verdict.totals.passed, verdict.totals.failed) == (1, 1)
+    assert verdict.flaky == ("t.py::retried",)
+    assert verdict.critical_failures == ()
+
+
+def test_flaky_fails_counts_only_in_the_categories_it_names() -> None:
+    both = flaky("t.py::both", "smoke", "integration")
+    verdict = gate.decide(snapshot(both, flaky_fails=strict_in("integration")))
+    assert (by_name(verdict)["smoke"].passed, by_name(verdict)["smoke"].failed) == (1, 0)
+    assert by_name(verdict)["smoke"].flaky_failed == ()
+    assert by_name(verdict)["integration"].failed == 1
+    assert verdict.reasons == (
+        "integration: pass rate 0% (0 of 1) is below the threshold 95%",
+        "integration: 1 flaky test counted as failed (--staging-flaky-fails): t.py::both",
+    )
+
+
+def test_flaky_failures_within_the_tolerance_are_go_and_listed_as_tolerated() -> None:
+    retried = [flaky(f"t.py::r{n}", "integration") for n in range(2)]
+    verdict = gate.decide(
+        snapshot(*retried, *records("integration", passed=38), flaky_fails=strict_in("integration"))
+    )
+    assert verdict.go
+    assert by_name(verdict)["integration"].pass_rate == 95.0
+    assert verdict.tolerated == ("t.py::r0", "t.py::r1")
+    assert verdict.flaky == ("t.py::r0", "t.py::r1")
+
+
+def test_several_flaky_failures_share_one_reason_line() -> None:
+    retried = [flaky(f"t.py::r{n}", "smoke") for n in range(2)]
+    verdict = gate.decide(
+        snapshot(*retried, *records("smoke", passed=3), flaky_fails=strict_in("smoke"))
+    )
+    assert verdict.reasons == (
+        "smoke: pass rate 60% (3 of 5) is below the threshold 100%",
+        "smoke: 2 flaky tests counted as failed (--staging-flaky-fails): t.py::r0, t.py::r1",
+    )
+
+
+def test_flaky_fails_leaves_steady_passes_and_real_failures_alone() -> None:
+    steady = TestRecord("t.py::steady", "passed", ("smoke",))
+    failed = TestRecord("t.py::failed", "failed", ("smoke",))
+    verdict = gate.decide(snapshot(steady, failed, flaky_fails=strict_in("smoke")))
+    smoke = by_name(verdict)["smoke"]
+    assert (smoke.passed, smoke.failed, smoke.flaky_failed) == (1, 1, ())
+    assert verdict.reasons == ("smoke: pass rate 50% (1 of 2) is below the threshold 100%",)
+
+
 @pytest.mark.parametrize(
     ("fields", "pytest_status", "expected"),
     [

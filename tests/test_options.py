@@ -48,6 +48,22 @@ PASSING_TEST = "import pytest\n\n@pytest.mark.smoke\ndef test_ok():\n    pass\n"
             ("--staging-ca-bundle=/nonexistent/ca.pem",),
             "--staging-ca-bundle: '/nonexistent/ca.pem' cannot be used: No such file or directory",
         ),
+        (
+            ("--staging-retries=11",),
+            "--staging-retries: expected a whole number of retries from 0 to 10, e.g. 2 (0 turns retries off)",
+        ),
+        (
+            ("--staging-retries=-1",),
+            "--staging-retries: expected a whole number of retries from 0 to 10*",
+        ),
+        (
+            ("--staging-retry-on=404,503",),
+            "--staging-retry-on: '404,503' is not a comma-separated list of HTTP status codes from 500 to 599, e.g. 502,503,504",
+        ),
+        (
+            ("--staging-flaky-fails=smoke,all",),
+            "--staging-flaky-fails: 'smoke,all' is not a comma-separated list of categories, or all, e.g. integration,security",
+        ),
     ],
 )
 def test_bad_option_values_exit_4_naming_the_option(
@@ -69,6 +85,80 @@ def test_unknown_gate_category_names_the_known_ones(pytester: pytest.Pytester) -
         [
             "ERROR: --staging-gate: unknown category 'perf'; known categories: "
             "smoke, integration, performance, security, monitoring, other (declare more with the ini key staging_categories)"
+        ]
+    )
+
+
+def test_unknown_flaky_fails_category_names_the_known_ones(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(PASSING_TEST)
+    result = pytester.runpytest(
+        *INNER_RUN_OPTIONS, "--staging-url=http://127.0.0.1:9", "--staging-flaky-fails=smok"
+    )
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(
+        [
+            "ERROR: --staging-flaky-fails: unknown category 'smok'; known categories: "
+            "smoke, integration, performance, security, monitoring, other, or all "
+            "(declare more with the ini key staging_categories)"
+        ]
+    )
+
+
+def test_retry_and_flaky_settings_from_each_source(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pytest_staging.settings import SETTINGS_KEY
+
+    pytester.makeini(
+        "[pytest]\nstaging_categories = payments\nstaging_retry_on = 503, 502,503\n"
+        "staging_flaky_fails = all\n"
+    )
+    monkeypatch.setenv("PYTEST_STAGING_RETRIES", "5")
+    config = pytester.parseconfigure("--staging-url=http://127.0.0.1:9")
+    settings = config.stash[SETTINGS_KEY]
+    assert (settings.retries, settings.retry_on) == (5, (502, 503))
+    assert settings.flaky_fails == {
+        "smoke",
+        "integration",
+        "performance",
+        "security",
+        "monitoring",
+        "payments",
+        "other",
+    }
+    config = pytester.parseconfigure(
+        "--staging-url=http://127.0.0.1:9",
+        "--staging-retries=0",
+        "--staging-retry-on=504",
+        "--staging-flaky-fails= integration ,payments",
+    )
+    settings = config.stash[SETTINGS_KEY]
+    assert (settings.retries, settings.retry_on) == (0, (504,))
+    assert settings.flaky_fails == {"integration", "payments"}
+
+
+def test_retry_and_flaky_defaults(pytester: pytest.Pytester) -> None:
+    from pytest_staging.settings import SETTINGS_KEY
+
+    settings = pytester.parseconfigure("--staging-url=http://127.0.0.1:9").stash[SETTINGS_KEY]
+    assert (settings.retries, settings.retry_on, settings.flaky_fails) == (
+        2,
+        (502, 503, 504),
+        frozenset(),
+    )
+
+
+def test_a_bad_retry_value_from_the_environment_names_the_variable(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PYTEST_STAGING_RETRY_ON", "503,600")
+    pytester.makepyfile(PASSING_TEST)
+    result = pytester.runpytest(*INNER_RUN_OPTIONS, "--staging-url=http://127.0.0.1:9")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(
+        [
+            "ERROR: PYTEST_STAGING_RETRY_ON (for --staging-retry-on): '503,600' is not a "
+            "comma-separated list of HTTP status codes from 500 to 599, e.g. 502,503,504"
         ]
     )
 
@@ -162,6 +252,13 @@ def test_help_shows_true_defaults_and_sources(
     )
     assert "default 99" not in help_text
     assert "--staging-token=TOKEN" in help_text
+    assert "[env PYTEST_STAGING_RETRIES; ini staging_retries; default 2]" in help_text
+    assert (
+        "--staging-retry-on=STATUSES The statuses (500-599) that --staging-retries retries, "
+        "comma-separated. [env PYTEST_STAGING_RETRY_ON; ini staging_retry_on; "
+        "default 502,503,504]"
+    ) in help_text
+    assert "--staging-flaky-fails=CATEGORIES" in help_text
 
 
 def test_without_a_target_the_plugin_is_inert(pytester: pytest.Pytester) -> None:

@@ -140,7 +140,7 @@ def section(outcome: GateOutcome) -> str:
     parts.append(_listed("staging-reasons", "Reasons", verdict.reasons))
     parts.append(_gate_table(outcome))
     parts.append(_listed("staging-tolerated", "Failures within tolerance", verdict.tolerated))
-    parts.append(_listed("staging-flaky", "Flaky, passed on a rerun", verdict.flaky))
+    parts.append(_listed("staging-flaky", "Flaky, passed after a retry or a rerun", verdict.flaky))
     parts.append(_charts(outcome))
     parts.append(_audit_table(outcome))
     return (

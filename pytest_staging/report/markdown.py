@@ -95,7 +95,7 @@ def summary(outcome: GateOutcome) -> str:
         lines += ["", "**Warning:** TLS certificates were NOT verified (--staging-insecure)"]
     lines += ["", *_gate_table(outcome)]
     lines += _listed("Failures within tolerance", verdict.tolerated)
-    lines += _listed("Flaky, passed on a rerun", verdict.flaky)
+    lines += _listed("Flaky, passed after a retry or a rerun", verdict.flaky)
     withheld = terminal.withheld_lines(outcome)
     if withheld:
         lines += ["", *(f"- {text(line)}" for line in withheld)]

@@ -80,7 +80,7 @@ def table_lines(outcome: GateOutcome) -> list[str]:
         lines.append(f"failures within tolerance ({len(verdict.tolerated)}):")
         lines.extend(f"  - {nodeid}" for nodeid in verdict.tolerated)
     if verdict.flaky:
-        lines.append(f"flaky, passed on a rerun ({len(verdict.flaky)}):")
+        lines.append(f"flaky, passed after a retry or a rerun ({len(verdict.flaky)}):")
         lines.extend(f"  - {nodeid}" for nodeid in verdict.flaky)
     return lines
 
