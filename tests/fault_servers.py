@@ -1,0 +1,291 @@
+"""Loopback HTTP servers that misbehave on purpose, for the fault tests (`test_faults.py`).
+
+Standard library only. Each server listens on 127.0.0.1, port 0, serves in its own thread and
+is stopped by the context manager that started it: the stop event first (it cuts every slow
+answer short), then shutdown, join and `server_close` (which joins the request threads). No
+process is ever killed.
+
+Paths, all answered on GET with `Connection: close` (a new connection per request, so a server
+that stopped listening is seen at once as "connection refused"):
+
+- `/health`: 200 `{"status": "healthy", "version": "1.0.0"}`, what the plugin's default
+  `[health]` reads (status 200, `/status`, `/version`); scripted to answer 503 first, to drip
+  or to be malformed;
+- `/hang`: answers nothing until `Script.hang_s` passes or the server stops;
+- `/drip`: a body of `Script.drip_bytes` bytes, one every `Script.drip_interval_s`;
+- `/malformed`: `Content-Type: application/json`, body `{"broken":`;
+- `/huge`: a body of `Script.huge_bytes` (50 MB), streamed from one reused chunk;
+- `/burst`: 503 for the first `Script.burst` requests, then 200;
+- `/redirect-away`: 302 to `Script.redirect_to`;
+- `/landing`: 200 `{"landed": true}`, where a redirect may lead;
+- anything else: 404.
+
+Every request is recorded with its headers (`FaultServer.requests`), so a second server can
+prove which headers a redirect carried to it.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import sys
+import threading
+from collections import Counter
+from contextlib import contextmanager
+from dataclasses import dataclass
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+
+LOOPBACK = "127.0.0.1"
+HEALTHY = {"status": "healthy", "version": "1.0.0"}
+MALFORMED_JSON = b'{"broken":'
+HUGE_BYTES = 50 * 1024 * 1024
+CHUNK_BYTES = 64 * 1024
+HANG_CAP_S = 30.0
+"""A hanging answer never outlives this, even if a test forgets to stop its server."""
+REQUEST_TIMEOUT_S = 5.0
+"""A silent client holds a request thread at most this long, which bounds the join on close."""
+POLL_INTERVAL_S = 0.05
+
+
+@dataclass(frozen=True)
+class Script:
+    """How a fault server misbehaves; the defaults give a healthy server."""
+
+    health_failures: int = 0
+    """The first N GET /health answer 503."""
+    health_drip: bool = False
+    """GET /health drips its body like /drip."""
+    health_malformed: bool = False
+    """GET /health answers 200 with the malformed JSON body."""
+    burst: int = 0
+    """The first N GET /burst answer 503."""
+    die_after: int | None = None
+    """After this many requests (any path) the server stops listening, before it answers the
+    last one: every later connection is refused."""
+    hang_s: float = HANG_CAP_S
+    drip_bytes: int = 10
+    drip_interval_s: float = 0.1
+    huge_bytes: int = HUGE_BYTES
+    redirect_to: str | None = None
+
+
+@dataclass(frozen=True)
+class Seen:
+    """One request as the server received it."""
+
+    method: str
+    path: str
+    headers: tuple[tuple[str, str], ...]
+
+    def header(self, name: str) -> str | None:
+        return next((value for key, value in self.headers if key == name.lower()), None)
+
+
+class _FaultListener(ThreadingHTTPServer):
+    daemon_threads = False  # server_close joins the request threads: nothing outlives a test
+
+    def __init__(self, script: Script) -> None:
+        super().__init__((LOOPBACK, 0), _FaultHandler, bind_and_activate=False)
+        try:
+            self.server_bind()  # the port is ours from now on; listening may come later
+        except OSError:
+            self.server_close()
+            raise
+        self.script = script
+        self.stop = threading.Event()
+        self.lock = threading.Lock()
+        self.serving = False
+        self.listening = threading.Event()
+        self.dead = False
+        self.seen: list[Seen] = []
+        self.per_path: Counter[str] = Counter()
+
+    def record(self, seen: Seen) -> tuple[int, int]:
+        """Count the request; returns (requests so far, requests so far to its path)."""
+        with self.lock:
+            self.seen.append(seen)
+            self.per_path[seen.path] += 1
+            return len(self.seen), self.per_path[seen.path]
+
+    def die(self) -> None:
+        """Stop accepting and close the listening socket: later connections are refused.
+        Called from a request thread, never from the serving one."""
+        with self.lock:
+            if self.dead:
+                return
+            self.dead = True
+        self.shutdown()
+        self.socket.close()
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that hung up (timed out, interrupted) is the point of these servers."""
+        if not isinstance(sys.exception(), OSError):
+            super().handle_error(request, client_address)
+
+
+class _FaultHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    timeout = REQUEST_TIMEOUT_S
+    server: _FaultListener
+
+    def log_message(self, format: str, *args: object) -> None:
+        """Keep the test output clean."""
+
+    def do_GET(self) -> None:
+        path = self.path.split("?", 1)[0]
+        headers = tuple((name.lower(), value) for name, value in self.headers.items())
+        total, on_path = self.server.record(Seen(self.command, path, headers))
+        script = self.server.script
+        if script.die_after is not None and total >= script.die_after:
+            self.server.die()
+        routes: dict[str, Callable[[int], None]] = {
+            "/health": self._health,
+            "/hang": self._hang,
+            "/drip": lambda _: self._drip(b"d" * script.drip_bytes),
+            "/malformed": lambda _: self._send(HTTPStatus.OK, MALFORMED_JSON),
+            "/huge": self._huge,
+            "/burst": self._burst,
+            "/redirect-away": self._redirect,
+            "/landing": lambda _: self._json(HTTPStatus.OK, {"landed": True}),
+        }
+        route = routes.get(path)
+        if route is None:
+            self._json(HTTPStatus.NOT_FOUND, {"detail": "not found"})
+        else:
+            route(on_path)
+
+    def _health(self, on_path: int) -> None:
+        script = self.server.script
+        if on_path <= script.health_failures:
+            self._json(HTTPStatus.SERVICE_UNAVAILABLE, {"status": "starting", "version": "1.0.0"})
+        elif script.health_malformed:
+            self._send(HTTPStatus.OK, MALFORMED_JSON)
+        elif script.health_drip:
+            self._drip(json.dumps(HEALTHY).encode().ljust(script.drip_bytes))
+        else:
+            self._json(HTTPStatus.OK, HEALTHY)
+
+    def _hang(self, _: int) -> None:
+        if self.server.stop.wait(self.server.script.hang_s):
+            return  # stopping: hang up without a word
+        self._json(HTTPStatus.OK, {"late": True})
+
+    def _drip(self, body: bytes) -> None:
+        self._head(HTTPStatus.OK, len(body))
+        for index in range(len(body)):
+            if index and self.server.stop.wait(self.server.script.drip_interval_s):
+                return
+            self.wfile.write(body[index : index + 1])
+            self.wfile.flush()
+
+    def _huge(self, _: int) -> None:
+        left = self.server.script.huge_bytes
+        self._head(HTTPStatus.OK, left)
+        chunk = b"x" * CHUNK_BYTES
+        while left > 0 and not self.server.stop.is_set():
+            self.wfile.write(chunk[: min(left, CHUNK_BYTES)])
+            left -= CHUNK_BYTES
+
+    def _burst(self, on_path: int) -> None:
+        if on_path <= self.server.script.burst:
+            self._json(HTTPStatus.SERVICE_UNAVAILABLE, {"detail": "busy"})
+        else:
+            self._json(HTTPStatus.OK, {"status": "ok"})
+
+    def _redirect(self, _: int) -> None:
+        location = self.server.script.redirect_to
+        if location is None:
+            self._json(HTTPStatus.NOT_FOUND, {"detail": "no redirect scripted"})
+        else:
+            self._json(HTTPStatus.FOUND, {"detail": "moved"}, {"Location": location})
+
+    def _json(self, status: int, body: object, headers: dict[str, str] | None = None) -> None:
+        self._send(status, json.dumps(body).encode(), headers)
+
+    def _send(self, status: int, payload: bytes, headers: dict[str, str] | None = None) -> None:
+        self._head(status, len(payload), headers)
+        self.wfile.write(payload)
+
+    def _head(self, status: int, length: int, headers: dict[str, str] | None = None) -> None:
+        self.send_response(status)
+        for name, value in {
+            "Content-Type": "application/json",
+            "Content-Length": str(length),
+            "Connection": "close",
+            **(headers or {}),
+        }.items():
+            self.send_header(name, value)
+        self.end_headers()
+
+
+@dataclass(frozen=True)
+class FaultServer:
+    """A running fault server: where it answers and what it has received so far."""
+
+    url: str
+    port: int
+    _server: _FaultListener
+
+    @property
+    def requests(self) -> list[Seen]:
+        with self._server.lock:
+            return list(self._server.seen)
+
+    def count(self, path: str) -> int:
+        with self._server.lock:
+            return self._server.per_path[path]
+
+    def listen(self) -> None:
+        """Start accepting connections (for a server started with `listening=False`)."""
+        self._server.listening.set()
+
+
+def _serve(server: _FaultListener) -> None:
+    """Listen once asked to (unless stopped before) and serve until shutdown."""
+    while not server.listening.wait(POLL_INTERVAL_S):
+        if server.stop.is_set():
+            return
+    with server.lock:
+        if server.stop.is_set():
+            return
+        server.server_activate()
+        server.serving = True
+    server.serve_forever(poll_interval=POLL_INTERVAL_S)
+
+
+@contextmanager
+def serve_faults(script: Script | None = None, *, listening: bool = True) -> Iterator[FaultServer]:
+    """Run a fault server on 127.0.0.1 until the block ends; then stop it promptly.
+
+    With `listening=False` the port is bound but refuses every connection until
+    `FaultServer.listen()`: a target that comes up late."""
+    server = _FaultListener(script or Script())
+    if listening:
+        server.listening.set()
+    thread = threading.Thread(target=_serve, args=(server,), name="fault-server", daemon=True)
+    try:
+        thread.start()
+        port = server.server_address[1]
+        yield FaultServer(f"http://{LOOPBACK}:{port}", port, server)
+    finally:
+        server.stop.set()  # first: hanging and dripping answers give up at once
+        with server.lock:
+            serving = server.serving
+        if serving:
+            server.shutdown()  # returns at once when die() already shut it down
+        thread.join()
+        server.server_close()
+
+
+@contextmanager
+def refusing_port() -> Iterator[str]:
+    """A loopback URL whose port is bound but never listens: every connection is refused,
+    and no other process can take the port while the block runs."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((LOOPBACK, 0))
+        yield f"http://{LOOPBACK}:{sock.getsockname()[1]}"
