@@ -26,6 +26,7 @@ import httpx
 from pytest_staging import timing
 from pytest_staging.recording import RequestLog, RequestRecord
 from pytest_staging.retrying import RetryPolicy, RetryTransport
+from pytest_staging.sinks import wire_event_hooks
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator
@@ -239,4 +240,5 @@ def build_client(
         timeout=settings.timeout,
         transport=transport,
         trust_env=False,
+        event_hooks=wire_event_hooks(),
     )

@@ -4,7 +4,9 @@ Locust never runs in the pytest process (gevent's monkey-patching would break
 httpx and pytest's threads). It runs in its own process group, bounded by a
 hard deadline (duration + start-up grace); on the deadline, on Ctrl-C or on
 any error the whole group is stopped (SIGTERM, then SIGKILL), so no locust
-process or forked worker outlives the run.
+process or forked worker outlives the run. Then every text file it left in
+its workdir (its log above all) is rewritten with the known secrets masked;
+the headers reach it by environment, never on its command line.
 """
 
 from __future__ import annotations
@@ -144,20 +146,23 @@ def run_load(
     env = {**os.environ, **(environ or {}), OUTPUT_ENV: str(workdir), PARENT_ENV: str(os.getpid())}
     deadline_s = timeout_s if timeout_s is not None else plan.duration_s + START_GRACE_S
     log_path = workdir / LOG_FILE
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            command,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            env=env,
-            cwd=workdir,
-            start_new_session=True,
-        )
-        try:
-            _wait(process, plan, workdir, deadline_s, on_progress)
-        finally:
-            _stop_group(process)
+    try:
+        with log_path.open("wb") as log:
+            process = subprocess.Popen(
+                command,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                env=env,
+                cwd=workdir,
+                start_new_session=True,
+            )
+            try:
+                _wait(process, plan, workdir, deadline_s, on_progress)
+            finally:
+                _stop_group(process)
+    finally:
+        mask_secrets_in(workdir)
     return _result(plan, workdir, process.returncode)
 
 
@@ -194,6 +199,34 @@ def _stop_group(process: subprocess.Popen[bytes]) -> None:
     with contextlib.suppress(ProcessLookupError):
         os.killpg(process.pid, signal.SIGKILL)  # forked workers left behind, if any
     process.wait()
+
+
+def mask_secrets_in(workdir: Path) -> list[Path]:
+    """Rewrite every text file locust left in `workdir` (its log, the result files, whatever
+    a locustfile wrote there) with the known secrets masked; returns the files rewritten.
+
+    Locust prints failures and exceptions, which can carry a response body or a header.
+    Binary files (with a NUL byte, such as bytecode) are left alone.
+    """
+    if not redactor.active:
+        return []
+    rewritten = []
+    for path in sorted(workdir.rglob("*")):
+        if path.is_symlink() or not path.is_file():
+            continue
+        try:
+            data = path.read_bytes()
+        except OSError:
+            continue
+        masked = redactor.redact_bytes(data)
+        if masked is data or b"\0" in data:
+            continue
+        temporary = path.with_name(f".{path.name}.masked")
+        with contextlib.suppress(OSError):
+            temporary.write_bytes(masked)
+            temporary.replace(path)
+            rewritten.append(path)
+    return rewritten
 
 
 def _read(path: Path) -> dict[str, Any] | None:

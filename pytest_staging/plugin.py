@@ -10,7 +10,9 @@ Lifecycle, top to bottom:
 - `pytest_collection_modifyitems`: destructive tests withheld unless allowed.
 - with a target, `ReportCarrier` (controller and workers): the reports carry
   the test's categories, criticality and requests, so the controller counts
-  the same with and without xdist.
+  the same with and without xdist; and `SecretSinks` (controller and workers):
+  every secret the run knows is masked in what pytest and its plugins render
+  (failures, captured output, logs, warnings, pytest-metadata's table).
 Heavy modules (httpx, tenacity, jsonschema, the demo) load only when needed.
 """
 
@@ -109,6 +111,7 @@ def _activate(config: pytest.Config, settings: StagingSettings) -> StagingSettin
     from pytest_staging.controller import CONTROLLER_PLUGIN, GateController
     from pytest_staging.evidence import EVIDENCE_KEY, EvidenceLog
     from pytest_staging.recording import LOG_KEY, RequestLog
+    from pytest_staging.sinks import SINKS_PLUGIN, SecretSinks, configured_secrets
     from pytest_staging.target import StagingTarget
 
     if _is_worker(config):
@@ -118,8 +121,9 @@ def _activate(config: pytest.Config, settings: StagingSettings) -> StagingSettin
         settings = dataclasses.replace(settings, url=_start_demo(config, settings.demo))
     assert settings.url is not None
     target = StagingTarget.from_url(settings.url, settings.environment)
-    redactor.register([*settings.secrets(), *target.secrets()])
+    redactor.register([*settings.secrets(), *target.secrets(), *configured_secrets(settings)])
     config.add_cleanup(redactor.clear)
+    config.pluginmanager.register(SecretSinks(config), SINKS_PLUGIN)
     requests = config.stash[LOG_KEY] = RequestLog()
     evidence = config.stash[EVIDENCE_KEY] = EvidenceLog()
     carrier = ReportCarrier(settings.categories, requests, evidence)

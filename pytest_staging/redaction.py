@@ -3,7 +3,8 @@
 A `Secret` masks itself in `repr`/`str`, so a settings object or a fixture
 value can be shown by pytest without leaking. The `Redactor` masks every
 known secret value inside free text (body excerpts, readiness messages)
-before it reaches a terminal or a report.
+before it reaches a terminal or a report; `sinks.py` applies the same
+process-wide `redactor` to what pytest and its plugins render themselves.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import threading
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Iterable, Iterator
 
     import httpx
 
@@ -48,28 +49,128 @@ class Redactor:
     """Masks every registered secret value in a text; safe to share between threads.
 
     The values are kept longest first in one tuple that is swapped, never changed,
-    so `redact` (called for every string of every report) needs no lock.
+    so `redact` (called for every string of every report) needs no lock. Values
+    shorter than 3 characters are never registered: masking every "a" or "42" of
+    a report would destroy it and hide nothing worth hiding.
+
+    A value cut short by an ellipsis is masked too: pytest shortens long values
+    (`'tok-4f2a...9c1e'`) before any sink sees them, so the head of a secret before
+    `...`/`…` and its tail after one are masked from 4 characters on.
     """
 
     def __init__(self) -> None:
         self._values: tuple[str, ...] = ()
+        self._known: frozenset[str] = frozenset()
         self._lock = threading.Lock()
 
     def register(self, secrets: Iterable[Secret | str]) -> None:
         values = {s.reveal() if isinstance(s, Secret) else s for s in secrets}
+        values = {v for v in values if len(v) >= _MIN_SECRET_LENGTH}
+        if values <= self._known:  # the wire hands the same header to every request
+            return
         with self._lock:
-            known = {*self._values, *(v for v in values if len(v) >= _MIN_SECRET_LENGTH)}
+            known = self._known | values
             self._values = tuple(sorted(known, key=len, reverse=True))
+            self._known = known
 
     def clear(self) -> None:
         with self._lock:
             self._values = ()
+            self._known = frozenset()
+
+    @property
+    def active(self) -> bool:
+        """Whether any secret is registered (with none, every sink is left alone)."""
+        return bool(self._values)
+
+    def finds(self, text: str) -> bool:
+        """Whether `text` holds a registered secret, or a piece of one cut at an ellipsis."""
+        return bool(self._spans(text))
 
     def redact(self, text: str) -> str:
-        for value in self._values:
-            if value in text:
-                text = text.replace(value, MASK)
-        return text
+        """`text` with every occurrence of every secret replaced by `MASK`.
+
+        Occurrences that overlap (two secrets sharing characters) are masked as
+        one span, so no part of either shows."""
+        spans = self._spans(text)
+        return _masked(text, spans) if spans else text
+
+    def redact_bytes(self, data: bytes) -> bytes:
+        """`redact` for raw bytes (a file of unknown encoding): secrets are matched as UTF-8."""
+        if not any(value.encode() in data for value in self._values) and not any(
+            mark.encode() in data for mark in _ELLIPSES
+        ):
+            return data
+        text = data.decode("utf-8", errors="surrogateescape")
+        spans = self._spans(text)
+        return _masked(text, spans).encode("utf-8", errors="surrogateescape") if spans else data
+
+    def _spans(self, text: str) -> list[tuple[int, int]]:
+        values = self._values
+        spans = [
+            (start, start + len(value))
+            for value in values
+            if value in text
+            for start in _occurrences(text, value)
+        ]
+        if values and any(mark in text for mark in _ELLIPSES):
+            spans += _fragments(text, values)
+        return spans
+
+
+_ELLIPSES = ("...", "\u2026")
+_MIN_FRAGMENT = 4
+"""The shortest head or tail of a secret, cut at an ellipsis, that is masked."""
+
+
+def _occurrences(text: str, value: str) -> Iterator[int]:
+    start = text.find(value)
+    while start != -1:
+        yield start
+        start = text.find(value, start + 1)
+
+
+def _fragments(text: str, values: tuple[str, ...]) -> list[tuple[int, int]]:
+    """Spans of the heads of secrets just before an ellipsis and of tails just after one."""
+    spans = []
+    for mark in _ELLIPSES:
+        for at in _occurrences(text, mark):
+            after = at + len(mark)
+            before, behind = (
+                text[max(0, at - _MIN_FRAGMENT) : at],
+                text[after : after + _MIN_FRAGMENT],
+            )
+            for value in values:
+                if len(before) == _MIN_FRAGMENT and before in value:  # cheap test first
+                    for size in range(min(len(value) - 1, at), _MIN_FRAGMENT - 1, -1):
+                        if text.startswith(value[:size], at - size):
+                            spans.append((at - size, at))
+                            break
+                if len(behind) == _MIN_FRAGMENT and behind in value:
+                    for size in range(
+                        min(len(value) - 1, len(text) - after), _MIN_FRAGMENT - 1, -1
+                    ):
+                        if text.startswith(value[-size:], after):
+                            spans.append((after, after + size))
+                            break
+    return spans
+
+
+def _masked(text: str, spans: list[tuple[int, int]]) -> str:
+    """Replace each span by `MASK`; overlapping or touching spans become one mask."""
+    merged: list[list[int]] = []
+    for start, stop in sorted(spans):
+        if merged and start <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], stop)
+        else:
+            merged.append([start, stop])
+    pieces: list[str] = []
+    shown = 0
+    for start, stop in merged:
+        pieces += [text[shown:start], MASK]
+        shown = stop
+    pieces.append(text[shown:])
+    return "".join(pieces)
 
 
 redactor = Redactor()

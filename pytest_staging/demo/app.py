@@ -36,7 +36,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Match, Route
 
-from pytest_staging.demo.modes import DEMO_MODES, DEMO_PASSWORD, DEMO_USERNAME
+from pytest_staging.demo.modes import DEMO_MODES, SESSION_COOKIE, demo_account
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Mapping
@@ -317,6 +317,7 @@ class DemoService:
         hits, misses = _COLD_CACHE_COUNTERS if cold_cache else _WARM_CACHE_COUNTERS
         self.items = ItemStore(warm_cache=not cold_cache, hits=hits, misses=misses)
         self.sessions = Sessions()
+        self.account = demo_account()
         self.login_limiter = LoginLimiter()
         self.metrics = Metrics()
         self.metrics.items.set(len(self.items))
@@ -423,11 +424,19 @@ class DemoService:
             raise ApiError(
                 429, "rate_limited", "too many login attempts", {"Retry-After": str(retry_after)}
             )
-        if body.get("username") != DEMO_USERNAME or body.get("password") != DEMO_PASSWORD:
+        if (body.get("username"), body.get("password")) != self.account:
             raise ApiError(401, "invalid_credentials", "unknown username or wrong password")
         token = self.sessions.issue()
         data = {"token": token, "token_type": "bearer", "expires_in": TOKEN_TTL_S}
-        return self.envelopes.ok(request, data)
+        response = self.envelopes.ok(request, data)
+        response.set_cookie(  # plain HTTP on loopback: no Secure flag
+            SESSION_COOKIE,
+            secrets.token_urlsafe(24),
+            max_age=TOKEN_TTL_S,
+            httponly=True,
+            samesite="strict",
+        )
+        return response
 
     async def logout(self, request: Request) -> Response:
         self.sessions.revoke(self._require_token(request))
@@ -435,7 +444,7 @@ class DemoService:
 
     async def me(self, request: Request) -> Response:
         self._require_token(request)
-        return self.envelopes.ok(request, {"username": DEMO_USERNAME})
+        return self.envelopes.ok(request, {"username": self.account[0]})
 
     async def cache_stats(self, request: Request) -> Response:
         return self.envelopes.ok(request, self.items.cache_stats())
