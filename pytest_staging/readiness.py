@@ -220,7 +220,9 @@ def certificate_problem(exc: BaseException) -> str | None:
     """One sentence with the way out when `exc` comes from a certificate that does not verify
     (untrusted, expired, another host's), else None."""
     cause: BaseException | None = exc
-    while cause is not None:
+    seen: set[int] = set()
+    while cause is not None and id(cause) not in seen:  # a chain can loop back on itself
+        seen.add(id(cause))
         if isinstance(cause, ssl.SSLCertVerificationError):
             what = cause.verify_message or cause.reason or "it does not verify"
             return (

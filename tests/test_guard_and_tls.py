@@ -252,3 +252,10 @@ def test_only_certificate_errors_are_called_certificate_problems() -> None:
     assert problem.startswith(
         "the target's TLS certificate does not verify (self-signed certificate)"
     )
+
+
+def test_an_exception_chain_that_loops_back_ends_the_search() -> None:
+    first, second = ValueError("first"), KeyError("second")
+    first.__context__, second.__context__ = second, first
+
+    assert certificate_problem(first) is None
