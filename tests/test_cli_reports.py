@@ -129,9 +129,10 @@ def test_compare_lists_what_got_worse_and_exits_1(
     ]
 
 
-def slower(document: dict[str, Any], name: str, factor: float) -> dict[str, Any]:
+def with_p95(document: dict[str, Any], name: str, p95_ms: float) -> dict[str, Any]:
+    """The report with `name` measured 50 times at the given p95."""
     latency = {**document["latency"], name: {**document["latency"][name], "count": 50}}
-    latency[name]["p95_ms"] = latency[name]["p95_ms"] * factor + 10
+    latency[name]["p95_ms"] = p95_ms
     return {**document, "latency": latency}
 
 
@@ -142,9 +143,9 @@ def test_compare_a_run_with_itself_is_not_worse_but_a_slower_p95_is(
     old = pytester.path / "old.json"
     document = json.loads(old.read_text(encoding="utf-8"))
     baseline = pytester.path / "baseline.json"
-    baseline.write_text(json.dumps(slower(document, "GET /health", 1)), encoding="utf-8")
+    baseline.write_text(json.dumps(with_p95(document, "GET /health", 100.0)), encoding="utf-8")
     tripled = pytester.path / "tripled.json"
-    tripled.write_text(json.dumps(slower(document, "GET /health", 3)), encoding="utf-8")
+    tripled.write_text(json.dumps(with_p95(document, "GET /health", 300.0)), encoding="utf-8")
     capsys.readouterr()
 
     same = main(["compare", str(old), str(old)])
@@ -155,7 +156,9 @@ def test_compare_a_run_with_itself_is_not_worse_but_a_slower_p95_is(
     assert same == 0
     assert same_out.rstrip().endswith("NOT WORSE: nothing got worse")
     assert regressed == 1
-    assert "  - GET /health: p95 " in regressed_out
+    assert (
+        "  - GET /health: p95 300.0 ms is 200% slower than the baseline 100.0 ms" in regressed_out
+    )
     assert "tolerance 50%" in regressed_out
 
 
