@@ -396,6 +396,33 @@ def test_flaky_mode_fails_every_fifth_api_request() -> None:
     assert_error(api[4], 500, "internal_error")
 
 
+def resident_bytes(client: httpx.Client) -> float:
+    text = client.get("/metrics").text
+    [family] = [
+        f for f in text_string_to_metric_families(text) if f.name == "process_resident_memory_bytes"
+    ]
+    return float(family.samples[0].value)
+
+
+@pytest.mark.parametrize(("mode", "grows"), [("leaky", True), ("healthy", False)])
+def test_leaky_mode_keeps_memory_the_metrics_show_and_healthy_does_not(
+    mode: str, grows: bool
+) -> None:
+    options = DemoOptions(mode, leak_kib=2048)
+    with DemoServer(options) as server, httpx.Client(base_url=server.url) as client:
+        for _ in range(5):  # warm up: the first requests import and allocate
+            client.get("/api/items")
+        before = resident_bytes(client)
+        for _ in range(20):
+            assert client.get("/api/items").status_code == 200
+        growth = resident_bytes(client) - before
+
+    if grows:
+        assert growth >= 20 * 2048 * 1024 * 0.9  # 20 requests kept 2 MiB each
+    else:
+        assert growth < 8 * 1024 * 1024
+
+
 def test_slow_mode_and_the_launcher_lifecycle() -> None:
     server = DemoServer(DemoOptions("slow", version="2.3.4"))
     with pytest.raises(RuntimeError, match="not started"):

@@ -48,6 +48,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", default=_DEFAULTS.version, help="version shown by /health")
     parser.add_argument("--slow-delay-ms", type=_int_at_least(0), default=_DEFAULTS.slow_delay_ms)
     parser.add_argument("--flaky-every", type=_int_at_least(1), default=_DEFAULTS.flaky_every)
+    parser.add_argument("--leak-kib", type=_int_at_least(0), default=_DEFAULTS.leak_kib)
     return parser
 
 
@@ -72,6 +73,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         version=args.version,
         slow_delay_ms=args.slow_delay_ms,
         flaky_every=args.flaky_every,
+        leak_kib=args.leak_kib,
     )
     config = uvicorn.Config(
         create_app(options),

@@ -321,6 +321,7 @@ class DemoService:
         self.login_limiter = LoginLimiter()
         self.metrics = Metrics()
         self.metrics.items.set(len(self.items))
+        self.leaked: list[bytearray] = []
         self.envelopes = Envelopes(broken=options.mode == "broken-envelope")
         self.routes = self._routes()
         self._api_requests = itertools.count(1)
@@ -378,6 +379,10 @@ class DemoService:
             },
         }
         return JSONResponse(body, status_code=503 if degraded else 200)
+
+    def leak(self) -> None:
+        """Keep `leak_kib` more for good, written so the pages count in the resident size."""
+        self.leaked.append(bytearray(b"\x01") * (self.options.leak_kib * 1024))
 
     async def metrics_text(self, request: Request) -> Response:
         return Response(generate_latest(self.metrics.registry), media_type=CONTENT_TYPE_LATEST)
@@ -522,6 +527,8 @@ class ServiceMiddleware:
         if scope["path"].startswith("/api/"):
             if self.service.options.mode == "slow":
                 await asyncio.sleep(self.service.options.slow_delay_ms / 1000)
+            if self.service.options.mode == "leaky":
+                self.service.leak()
             if self.service.should_fail():
                 await self.service.internal_error(scope)(scope, receive, send)
                 return
@@ -531,8 +538,8 @@ class ServiceMiddleware:
 def _check_options(options: DemoOptions) -> None:
     if options.mode not in DEMO_MODES:
         raise ValueError(f"unknown demo mode {options.mode!r}; choose one of {DEMO_MODES}")
-    if options.slow_delay_ms < 0 or options.flaky_every < 1:
-        raise ValueError("slow_delay_ms must be >= 0 and flaky_every >= 1")
+    if options.slow_delay_ms < 0 or options.flaky_every < 1 or options.leak_kib < 0:
+        raise ValueError("slow_delay_ms and leak_kib must be >= 0 and flaky_every >= 1")
 
 
 def create_app(options: DemoOptions) -> Starlette:

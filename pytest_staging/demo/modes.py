@@ -13,7 +13,14 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-DEMO_MODES: tuple[str, ...] = ("healthy", "degraded", "slow", "flaky", "broken-envelope")
+DEMO_MODES: tuple[str, ...] = (
+    "healthy",
+    "degraded",
+    "slow",
+    "flaky",
+    "broken-envelope",
+    "leaky",
+)
 DEMO_USERNAME = "demo"
 DEMO_PASSWORD = "demo-password"
 DEMO_USERNAME_ENV = "PYTEST_STAGING_DEMO_USERNAME"
@@ -42,3 +49,5 @@ class DemoOptions:
     version: str = "1.0.0"
     slow_delay_ms: int = 250
     flaky_every: int = 5
+    leak_kib: int = 1024
+    """In leaky mode, memory every `/api` request keeps for good (a soak must see it grow)."""

@@ -123,6 +123,8 @@ class DemoServer:
             str(self.options.slow_delay_ms),
             "--flaky-every",
             str(self.options.flaky_every),
+            "--leak-kib",
+            str(self.options.leak_kib),
         ]
 
     def _wait_until_serving(
