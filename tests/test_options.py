@@ -33,7 +33,7 @@ PASSING_TEST = "import pytest\n\n@pytest.mark.smoke\ndef test_ok():\n    pass\n"
         (("--staging-gate", "smoke"), "--staging-gate: 'smoke' is not CATEGORY=PERCENT*"),
         (
             ("--staging-demo=bogus",),
-            "--staging-demo: unknown demo mode 'bogus'; expected one of: healthy, degraded, slow, flaky, broken-envelope",
+            "--staging-demo: unknown demo mode 'bogus'; expected one of: healthy, degraded, slow, flaky, broken-envelope, leaky",
         ),
         (
             ("--staging-timeout=0",),
