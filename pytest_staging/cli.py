@@ -19,8 +19,10 @@ from urllib.parse import urlsplit
 
 from pytest_staging import baseline
 from pytest_staging.demo.modes import DEMO_MODES
+from pytest_staging.soak import durations
 
 DEFAULT_URL = "https://staging.example.com"
+DEFAULT_SOAK_STATE = ".staging-soak"
 NEXT_COMMAND = "pytest --staging-suites --staging-env=staging"
 # The files `init` writes: name, template in pytest_staging/templates, what it is for.
 INIT_FILES = (
@@ -102,7 +104,60 @@ def _parser() -> argparse.ArgumentParser:
     )
     demo.add_argument("--port", type=int, default=8000, help="port to listen on (default: 8000)")
     demo.set_defaults(handler=_demo)
+    _add_soak_command(commands)
     return parser
+
+
+def _add_soak_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    soak = commands.add_parser(
+        "soak",
+        help="run the gate again and again for hours, then judge the trends",
+        description="Run pytest with the given arguments every --every for --duration, keep "
+        "each run's JSON report in --state DIR, and decide GO or NO-GO on all runs together: "
+        "failed runs, request error rate, pass-rate, p95, memory and CPU trends (limits in the "
+        "manifest's [soak] table). The same command with the same --state resumes a stopped "
+        "soak. Exit code: 0 for GO, 1 for NO-GO; 130 or 143 when stopped (resumable).",
+        usage="%(prog)s [--duration D --every D] [options] -- PYTEST_ARGS...",
+    )
+    soak.add_argument(
+        "--duration",
+        type=durations.argument,
+        metavar="D",
+        help=f"how long the soak lasts: {durations.EXAMPLES} (needed to start a soak)",
+    )
+    soak.add_argument(
+        "--every",
+        type=durations.argument,
+        metavar="D",
+        help="time from the start of one run to the start of the next (needed to start a soak)",
+    )
+    soak.add_argument(
+        "--state",
+        type=Path,
+        default=Path(DEFAULT_SOAK_STATE),
+        metavar="DIR",
+        help=f"folder of the schedule, the runs' reports and logs and the summary; the same DIR "
+        f"resumes the soak (default: {DEFAULT_SOAK_STATE})",
+    )
+    soak.add_argument(
+        "--run-timeout",
+        type=durations.argument,
+        metavar="D",
+        help="a run still going after D is stopped and counts as failed "
+        "(default: --every, at least 10m)",
+    )
+    soak.add_argument(
+        "--restart",
+        action="store_true",
+        help="keep the soak DIR holds aside (renamed DIR-TIMESTAMP) and start a new one",
+    )
+    soak.add_argument(
+        "pytest_args",
+        nargs=argparse.REMAINDER,
+        metavar="PYTEST_ARGS",
+        help="the arguments of every pytest run, after --; on resume, the saved ones",
+    )
+    soak.set_defaults(handler=_soak)
 
 
 def _add_report_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -197,6 +252,27 @@ def _demo(args: argparse.Namespace) -> int:
         return serve(["--mode", args.mode, "--port", str(args.port)])
     except KeyboardInterrupt:
         return 0
+
+
+def _soak(args: argparse.Namespace) -> int:
+    """Start or resume a soak; its exit code is its verdict."""
+    from pytest_staging.soak.loop import Request, SoakError, soak
+
+    pytest_args = list(args.pytest_args)
+    if pytest_args[:1] == ["--"]:
+        pytest_args = pytest_args[1:]
+    request = Request(
+        state_dir=args.state,
+        duration_s=args.duration,
+        every_s=args.every,
+        args=tuple(pytest_args),
+        run_timeout_s=args.run_timeout,
+        restart=args.restart,
+    )
+    try:
+        return soak(request, out=lambda line: print(line, flush=True))
+    except SoakError as exc:
+        raise CommandError(str(exc)) from None
 
 
 def _locustfile(args: argparse.Namespace) -> int:

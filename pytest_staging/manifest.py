@@ -207,6 +207,39 @@ class Load:
     thresholds: LoadThresholds
 
 
+DEFAULT_METRICS_PATH = "/metrics"
+
+
+@dataclass(frozen=True)
+class Soak:
+    """The `[soak]` table: what `pytest-staging soak` reads between runs and how much drift
+    it tolerates. Every limit is per hour, over the least-squares line of the samples."""
+
+    metrics_path: str = DEFAULT_METRICS_PATH
+    memory_series: str | None = None
+    memory_growth_per_hour: float = 5.0
+    """Percent of the first sample, per hour."""
+    cpu_series: str | None = None
+    cpu_growth_per_hour: float = 10.0
+    """Percentage points of one core, per hour."""
+    error_rate: float = 1.0
+    """Percent of the requests of all runs together that failed."""
+    max_failed_runs: int = 0
+    pass_rate_drop_per_hour: float = 1.0
+    """Percentage points of a category's pass rate, per hour."""
+    p95_growth_per_hour: float = 20.0
+    """Percent of the first p95, per hour."""
+    p95_min_requests: int = 20
+    """A run's p95 of a request enters the trend only when it rests on this many requests."""
+    p95_noise_ms: float = 10.0
+    """A p95 trend whose whole change is smaller than this is jitter, never a drift."""
+
+    @property
+    def series(self) -> tuple[str, ...]:
+        """The metric series to read after each run."""
+        return tuple(name for name in (self.memory_series, self.cpu_series) if name)
+
+
 @dataclass(frozen=True)
 class Manifest:
     """One service as the suites see it; `Manifest()` is "nothing declared"."""
@@ -227,6 +260,7 @@ class Manifest:
     monitoring: Monitoring = field(default_factory=Monitoring)
     performance: Performance = field(default_factory=Performance)
     load: Load | None = None
+    soak: Soak = field(default_factory=Soak)
 
     @property
     def uses_envelope(self) -> bool:

@@ -28,6 +28,7 @@ from pytest_staging.manifest import (
     RateLimit,
     Resource,
     Security,
+    Soak,
 )
 from pytest_staging.manifest_errors import key_path
 
@@ -53,6 +54,21 @@ _ENDPOINT_KEYS = (
     "json",
 )
 """Endpoint keys taken as written; status, schema, headers and pagination are converted."""
+
+
+_SOAK_KEYS = (
+    "memory_series",
+    "memory_growth_per_hour",
+    "cpu_series",
+    "cpu_growth_per_hour",
+    "error_rate",
+    "max_failed_runs",
+    "pass_rate_drop_per_hour",
+    "p95_growth_per_hour",
+    "p95_min_requests",
+    "p95_noise_ms",
+)
+"""`[soak]` keys taken as written; `metrics_path` falls back to `[monitoring]`'s."""
 
 
 def _given(table: Mapping[str, Any], *keys: str) -> dict[str, Any]:
@@ -106,6 +122,7 @@ class _Builder:
                 **_given(doc.get("performance", {}), "samples", "concurrency", "baseline_tolerance")
             ),
             load=self._load(doc.get("load")),
+            soak=self._soak(doc.get("soak", {}), doc.get("monitoring", {})),
         )
 
     def _health(self, table: Mapping[str, Any] | None) -> Health:
@@ -183,6 +200,21 @@ class _Builder:
         )
         limits = _given(table, "p95_ms", "error_rate", "min_rps", "min_requests")
         return Load(plan, LoadThresholds(**limits))
+
+    def _soak(self, table: Mapping[str, Any], monitoring: Mapping[str, Any]) -> Soak:
+        """Limits as written; the metrics path defaults to the monitoring suite's. A limit on a
+        series needs the series: without it the limit would silently check nothing."""
+        for series, limit in (
+            ("memory_series", "memory_growth_per_hour"),
+            ("cpu_series", "cpu_growth_per_hour"),
+        ):
+            if limit in table and series not in table:
+                raise self._error(
+                    f"soak.{limit}",
+                    f"needs soak.{series}: the metric series to read the trend from",
+                )
+        metrics_path = _given(monitoring, "metrics_path") | _given(table, "metrics_path")
+        return Soak(**_given(table, *_SOAK_KEYS), **metrics_path)
 
     def _schema(self, name: str | None, key: str) -> Mapping[str, Any] | None:
         """The JSON Schema in the file `name` (relative to the manifest), checked."""

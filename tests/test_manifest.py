@@ -73,7 +73,7 @@ def test_an_unknown_top_level_table_is_named_with_the_valid_tables() -> None:
     assert manifest.validate({"servce": {"name": "orders"}}) == [
         "servce: unknown key (did you mean 'service'?); valid keys here: auth, endpoints, "
         "envelope, environments, errors, gates, health, load, monitoring, performance, resources, "
-        "security, service"
+        "security, service, soak"
     ]
 
 
