@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from pytest_staging import baseline, parsing
+from pytest_staging.demo.modes import DEMO_MODES
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -94,7 +95,7 @@ OPTIONS: tuple[Option, ...] = (
     Option(
         "demo",
         "Start the bundled demo service on a free loopback port and verify it. "
-        "MODE is one of: healthy (default), degraded, slow, flaky, broken-envelope.",
+        f"MODE is one of: {', '.join(DEMO_MODES)} (default: healthy).",
         parsing.demo_mode,
         kind="optional",
         metavar="MODE",
