@@ -219,19 +219,17 @@ def _read_within(response: httpx.Response, ends: float, clock: Callable[[], floa
 def certificate_problem(exc: BaseException) -> str | None:
     """One sentence with the way out when `exc` comes from a certificate that does not verify
     (untrusted, expired, another host's), else None."""
-    cause: BaseException | None = exc
-    seen: set[int] = set()
-    while cause is not None and id(cause) not in seen:  # a chain can loop back on itself
-        seen.add(id(cause))
-        if isinstance(cause, ssl.SSLCertVerificationError):
-            what = cause.verify_message or cause.reason or "it does not verify"
-            return (
-                f"the target's TLS certificate does not verify ({what}): for a private CA pass "
-                "--staging-ca-bundle PATH or set SSL_CERT_FILE; an expired certificate or one "
-                "for another host must be fixed on the target; --staging-insecure skips the "
-                "check, and every report then says so"
-            )
-        cause = cause.__cause__ or cause.__context__
+    from pytest_staging.tls import ssl_error_in
+
+    cause = ssl_error_in(exc)
+    if isinstance(cause, ssl.SSLCertVerificationError):
+        what = cause.verify_message or cause.reason or "it does not verify"
+        return (
+            f"the target's TLS certificate does not verify ({what}): for a private CA pass "
+            "--staging-ca-bundle PATH or set SSL_CERT_FILE; an expired certificate or one "
+            "for another host must be fixed on the target; --staging-insecure skips the "
+            "check, and every report then says so"
+        )
     return None
 
 

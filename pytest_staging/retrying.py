@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import math
 import re
-import ssl
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -45,6 +44,7 @@ from tenacity import (
 )
 
 from pytest_staging import timing
+from pytest_staging.tls import ssl_error_in
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -93,18 +93,9 @@ def transient_error(exc: BaseException) -> bool:
     if isinstance(exc, httpx.ConnectTimeout):
         return True
     if isinstance(exc, httpx.ConnectError):
-        return not _tls_failure(exc)
+        return ssl_error_in(exc) is None
     if isinstance(exc, httpx.RemoteProtocolError):
         return _NO_RESPONSE in str(exc)
-    return False
-
-
-def _tls_failure(exc: BaseException) -> bool:
-    cause: BaseException | None = exc
-    while cause is not None:
-        if isinstance(cause, ssl.SSLError):
-            return True
-        cause = cause.__cause__ or cause.__context__
     return False
 
 

@@ -13,6 +13,19 @@ if TYPE_CHECKING:
     from pytest_staging.settings import StagingSettings
 
 
+def ssl_error_in(exc: BaseException) -> ssl.SSLError | None:
+    """The TLS error behind `exc` (httpx wraps it in its own), if any; a chain that loops
+    back on itself ends the search."""
+    cause: BaseException | None = exc
+    seen: set[int] = set()
+    while cause is not None and id(cause) not in seen:
+        seen.add(id(cause))
+        if isinstance(cause, ssl.SSLError):
+            return cause
+        cause = cause.__cause__ or cause.__context__
+    return None
+
+
 def verifying_context(settings: StagingSettings) -> ssl.SSLContext:
     """The trust the session's client uses (`--staging-ca-bundle`, else SSL_CERT_FILE /
     SSL_CERT_DIR, else certifi), but always verifying, even under `--staging-insecure`:
