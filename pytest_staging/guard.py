@@ -1,9 +1,10 @@
 """The destructive guard: tests that change data run only where that is allowed.
 
-Deterministic on purpose: every xdist worker withholds the same tests, so
-collection stays identical across workers. A target is sensitive by its
-environment's name, by its URL, or by where its URL redirects: a staging
-address that forwards to production is production.
+The guard only adds skip marks, so collection stays identical across xdist
+workers. A target is sensitive by its environment's name, by its URL, or by
+where its URL redirects: a staging address that forwards to production is
+production. The redirect check is the guard's one request; when it cannot
+finish, the tests are withheld: the guard fails safe.
 """
 
 from __future__ import annotations
@@ -58,8 +59,8 @@ def _sensitive_at(url: str, settings: StagingSettings) -> str | None:
 
 def redirected_to_sensitive(settings: StagingSettings) -> str | None:
     """Why the target is sensitive after all, when its URL redirects (up to MAX_REDIRECTS
-    hops, no credentials sent) into a sensitive environment; None otherwise, also when it
-    cannot be reached (readiness reports that)."""
+    hops, no credentials sent) into a sensitive environment, or when that cannot be told
+    (the target does not answer yet): a guard fails safe. None otherwise."""
     if settings.url is None or not any(
         environment.sensitive for environment in settings.manifest.environments.values()
     ):
@@ -67,14 +68,19 @@ def redirected_to_sensitive(settings: StagingSettings) -> str | None:
     import httpx
 
     from pytest_staging.client import tls_verify
+    from pytest_staging.target import StagingTarget
 
-    url = settings.url
+    url = StagingTarget.from_url(settings.url, settings.environment).url  # no user:password
     with httpx.Client(verify=tls_verify(settings), timeout=settings.timeout) as client:
         for _ in range(MAX_REDIRECTS):
             try:
                 response = client.get(url)
-            except httpx.HTTPError:
-                return None
+            except httpx.HTTPError as exc:
+                return (
+                    f"cannot tell whether {url} redirects into a sensitive environment of "
+                    f"{settings.manifest.path} ({type(exc).__name__}); destructive tests run "
+                    "only when that is known"
+                )
             location = response.headers.get("location")
             if not response.is_redirect or location is None:
                 return None

@@ -259,3 +259,25 @@ def test_an_exception_chain_that_loops_back_ends_the_search() -> None:
     first.__context__, second.__context__ = second, first
 
     assert certificate_problem(first) is None
+
+
+def test_when_the_redirect_check_cannot_finish_destructive_tests_are_withheld() -> None:
+    from pytest_staging.guard import redirected_to_sensitive
+    from pytest_staging.manifest import Environment, Manifest
+    from pytest_staging.settings import StagingSettings
+
+    manifest = Manifest(
+        environments={
+            "production": Environment("production", "https://prod.example", sensitive=True)
+        }
+    )
+    closed = "http://user:s3cret-pw@127.0.0.1:9"  # the discard port: nothing listens
+    settings = StagingSettings(url=closed, timeout=1.0, loaded_manifest=manifest)
+
+    why = redirected_to_sensitive(settings)
+
+    assert why is not None
+    assert why.startswith(
+        "cannot tell whether http://127.0.0.1:9 redirects into a sensitive environment"
+    )
+    assert "s3cret" not in why
