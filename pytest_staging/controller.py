@@ -64,6 +64,7 @@ class GateController:
         self._readiness: Readiness | None = None
         self._tls_expiry: datetime | None = None
         self._withheld: dict[str, str] = {}
+        self._deciding = False
         self._expected: set[str] = set()
         self._keyboard_interrupt = False
         self._started = False
@@ -167,7 +168,8 @@ class GateController:
 
         def interrupt(signum: int, frame: FrameType | None) -> None:
             signal.signal(signal.SIGTERM, signal.SIG_DFL)
-            raise KeyboardInterrupt(f"stopped by signal {signal.Signals(signum).name}")
+            if not self._deciding:  # the reports are being written: let them finish
+                raise KeyboardInterrupt(f"stopped by signal {signal.Signals(signum).name}")
 
         previous = signal.signal(signal.SIGTERM, interrupt)
 
@@ -188,6 +190,7 @@ class GateController:
 
     @pytest.hookimpl(wrapper=True, tryfirst=True)
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> Generator[None]:
+        self._deciding = True
         if self._started:
             with _collection_paused():
                 self.outcome = self._decide(session, int(exitstatus))
