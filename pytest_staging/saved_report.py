@@ -47,6 +47,13 @@ def read(path: str | Path) -> dict[str, Any]:
     if problem is not None:
         where = "/".join(str(part) for part in problem.absolute_path) or "the document"
         raise ReportFileError(f"{shown!r} is not a valid report: {where}: {problem.message}")
+    try:  # the schema's date-time format is not checked by jsonschema without extra packages
+        datetime.fromisoformat(document["started_at"])
+    except ValueError:
+        raise ReportFileError(
+            f"{shown!r} is not a valid report: started_at: "
+            f"{document['started_at']!r} is not an ISO 8601 date-time"
+        ) from None
     return document
 
 

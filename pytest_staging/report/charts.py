@@ -242,7 +242,7 @@ def load_history(run: Mapping[str, Any], index: int) -> str | None:
     span = max(float(points[-1]["t"]), 1.0)
     rps = [(float(point["t"]), float(point["rps"] or 0)) for point in points]
     p95 = [(float(point["t"]), float(point["p95_ms"] or 0)) for point in points]
-    caption = f"Load run {run['name']}: requests per second and p95 over time"
+    caption = f"Load run {redactor.redact(str(run['name']))}: requests per second and p95 over time"
     body = (
         _panel(rps, 24, span, "requests per second", _LOAD_COLOURS[0])
         + _panel(p95, 184, span, "p95 ms", _LOAD_COLOURS[1])
