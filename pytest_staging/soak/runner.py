@@ -72,8 +72,14 @@ def run(
                 code = _stop(process, GRACE_S)
                 timed_out = True
         except BaseException:
-            _stop(process, STOP_GRACE_S)
+            try:
+                _stop(process, STOP_GRACE_S)
+            finally:  # a second Ctrl-C while stopping must not leave the run going
+                _signal_group(process.pid, signal.SIGKILL)
+                process.wait()
             raise
+        finally:  # what the run started and left behind (a locust, a server) goes too
+            _signal_group(process.pid, signal.SIGKILL)
     return RunOutcome(code, started, timing.utc_now(), timed_out)
 
 
