@@ -253,6 +253,7 @@ class SecretSinks:
         for handler in self._filtered:
             handler.removeFilter(self._filter)
         self._filtered.clear()
+        _cookie_counts.clear()  # the redactor forgets its secrets at the end of the run too
 
 
 def configured_secrets(settings: StagingSettings) -> list[Secret]:
@@ -302,12 +303,20 @@ def _authorization_secrets(value: str) -> list[str]:
     return found
 
 
+WIRE_COOKIE_VALUES_PER_NAME = 32
+"""A cookie re-issued with a new value on every answer (a load balancer's stickiness cookie)
+would otherwise add a secret per request, and every redaction scans them all."""
+_cookie_counts: dict[str, int] = {}
+
+
 def _cookie_values(pairs: Iterable[str]) -> list[str]:
     found = []
     for pair in pairs:
-        _, equals, value = pair.strip().partition("=")
+        name, equals, value = pair.strip().partition("=")
         value = value.strip().strip('"')
-        if equals and len(value) >= WIRE_COOKIE_MIN_LENGTH:
+        seen = _cookie_counts.get(name, 0)
+        if equals and len(value) >= WIRE_COOKIE_MIN_LENGTH and seen < WIRE_COOKIE_VALUES_PER_NAME:
+            _cookie_counts[name] = seen + 1
             found.append(value)
     return found
 

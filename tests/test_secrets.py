@@ -727,3 +727,21 @@ def test_every_text_file_of_the_load_workdir_is_rewritten_masked(tmp_path: Path)
         "locust.log",
         "nested",
     ]
+
+
+def test_a_cookie_reissued_on_every_answer_adds_a_bounded_number_of_secrets() -> None:
+    from pytest_staging.sinks import WIRE_COOKIE_VALUES_PER_NAME, _cookie_counts, wire_secrets
+
+    _cookie_counts.clear()
+    try:
+        found = [
+            value
+            for n in range(3 * WIRE_COOKIE_VALUES_PER_NAME)
+            for value in wire_secrets([("set-cookie", f"AWSALB=sticky-{n:08d}; Path=/")])
+        ]
+        other = wire_secrets([("set-cookie", "session=abcdefgh12345678")])
+    finally:
+        _cookie_counts.clear()
+
+    assert len(found) == WIRE_COOKIE_VALUES_PER_NAME
+    assert other == ["abcdefgh12345678"]
