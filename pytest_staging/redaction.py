@@ -177,6 +177,13 @@ redactor = Redactor()
 """The process-wide redactor the plugin fills from the resolved settings."""
 
 
+def escaped(value: object) -> str:
+    """`value` as HTML text, secrets masked first (an escaped secret would slip the mask)."""
+    import html
+
+    return html.escape(redactor.redact(str(value)))
+
+
 def excerpt(text: str, limit: int = 500) -> str:
     """A redacted, cut excerpt of a response body, safe for messages and reports."""
     text = redactor.redact(text)

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from pytest_staging.gate import percent
-from pytest_staging.redaction import redactor
+from pytest_staging.redaction import escaped, redactor
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
@@ -56,11 +56,7 @@ class _Row:
     note: str = ""
 
 
-def _text(value: object) -> str:
-    return html.escape(redactor.redact(str(value)))
-
-
-def _nice_ceiling(value: float) -> float:
+def nice_ceiling(value: float) -> float:
     """The smallest 1, 2, 2.5 or 5 times a power of ten at or above `value`: an axis end."""
     if value <= 0:
         return 1.0
@@ -75,7 +71,8 @@ def _figure(chart_id: str, caption: str, svg: str) -> str:
     )
 
 
-def _svg(height: int, label: str, body: str) -> str:
+def svg_document(height: int, label: str, body: str) -> str:
+    """An inline `<svg>` `WIDTH` wide on a white ground; `label` is its accessible name."""
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{height}" '
         f'viewBox="0 0 {WIDTH} {height}" role="img" aria-label="{html.escape(label)}">'
@@ -124,7 +121,7 @@ def _bar_chart(
     marker_name = legend[-1][0]
     for index, row in enumerate(rows):
         top = _TOP + _ROW * index
-        name = _text(row.label)
+        name = escaped(row.label)
         parts.append(f'<text x="{left - 8}" y="{top + 17}" text-anchor="end" {_FONT}>{name}</text>')
         for depth, bar in enumerate(sorted(row.bars, key=lambda bar: -bar.value)):
             inset = 4 + 2 * depth
@@ -144,7 +141,7 @@ def _bar_chart(
         parts.append(
             f'<text x="{left + plot + 6}" y="{top + 17}" {_FONT}>{html.escape(row.note)}</text>'
         )
-    return _svg(height, label, "".join(parts))
+    return svg_document(height, label, "".join(parts))
 
 
 def pass_rates(results: Sequence[CategoryResult]) -> str | None:
@@ -196,7 +193,7 @@ def latency(summary: Mapping[str, Mapping[str, Any]], shown: int = LATENCY_SHOWN
     caption = "Latency per request against its budget (ms, client-observed)"
     if len(summary) > shown:
         caption += f": the {shown} slowest by p95 of {len(summary)}"
-    svg = _bar_chart(rows, _nice_ceiling(highest), legend, lambda value: f"{value:g} ms", caption)
+    svg = _bar_chart(rows, nice_ceiling(highest), legend, lambda value: f"{value:g} ms", caption)
     return _figure("staging-chart-latency", caption, svg)
 
 
@@ -214,7 +211,7 @@ def _panel(
     """One line over time in a band of the picture, its y axis from zero to a round top."""
     left, right, height = 70, 20, 110
     plot = WIDTH - left - right
-    scale = _nice_ceiling(max(value for _, value in points))
+    scale = nice_ceiling(max(value for _, value in points))
     bottom = top + height
 
     def at(t: float, value: float) -> str:
@@ -252,4 +249,4 @@ def load_history(run: Mapping[str, Any], index: int) -> str | None:
             for share in (0, 0.5, 1)
         )
     )
-    return _figure(f"staging-chart-load-{index}", caption, _svg(324, caption, body))
+    return _figure(f"staging-chart-load-{index}", caption, svg_document(324, caption, body))

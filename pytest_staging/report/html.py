@@ -8,13 +8,12 @@ worker), so they add nothing to a run's per-test cost on the workers.
 
 from __future__ import annotations
 
-import html
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from pytest_staging.outcomes import REPORT_ATTRIBUTE
-from pytest_staging.redaction import redactor
+from pytest_staging.redaction import escaped
 from pytest_staging.report import html_summary
 
 if TYPE_CHECKING:
@@ -27,15 +26,11 @@ REQUESTS_SHOWN = 50
 _WRAPPED = "white-space: pre-wrap; overflow-wrap: anywhere"
 
 
-def _text(value: object) -> str:
-    return html.escape(redactor.redact(str(value)))
-
-
 def _request_rows(requests: Sequence[Mapping[str, Any]]) -> str:
     rows = "".join(
-        f"<tr><td>{_text(request['method'])}</td><td>{_text(request['path'])}</td>"
-        f"<td>{_text(request['status'] if request['status'] is not None else '-')}</td>"
-        f"<td>{request['duration_ms']:.1f}</td><td>{_text(request['error'] or '')}</td></tr>"
+        f"<tr><td>{escaped(request['method'])}</td><td>{escaped(request['path'])}</td>"
+        f"<td>{escaped(request['status'] if request['status'] is not None else '-')}</td>"
+        f"<td>{request['duration_ms']:.1f}</td><td>{escaped(request['error'] or '')}</td></tr>"
         for request in requests[:REQUESTS_SHOWN]
     )
     more = len(requests) - REQUESTS_SHOWN
@@ -58,9 +53,9 @@ def requests_extra(data: Mapping[str, Any]) -> str | None:
         )
     if answer:
         parts.append(
-            f'<div class="staging-answer"><p>Last answer: {_text(answer["request"])} → '
-            f"{_text(answer['status'])}</p>"
-            f'<pre style="{_WRAPPED}">{_text(answer["body"])}</pre></div>'
+            f'<div class="staging-answer"><p>Last answer: {escaped(answer["request"])} → '
+            f"{escaped(answer['status'])}</p>"
+            f'<pre style="{_WRAPPED}">{escaped(answer["body"])}</pre></div>'
         )
     return "".join(parts) or None
 

@@ -13,7 +13,7 @@ import html
 from typing import TYPE_CHECKING, Any
 
 from pytest_staging.gate import CategoryResult, percent, percent_or_dash
-from pytest_staging.redaction import redactor
+from pytest_staging.redaction import escaped
 from pytest_staging.report import charts, terminal
 from pytest_staging.report.json_report import audit
 
@@ -45,10 +45,6 @@ _STYLE = """
 """
 
 
-def _text(value: object) -> str:
-    return html.escape(redactor.redact(str(value)))
-
-
 def _result_class(status: str) -> str:
     if status in {"FAIL", "NO-GO"}:
         return "staging-fail"
@@ -58,7 +54,7 @@ def _result_class(status: str) -> str:
 def _cells(result: CategoryResult, status: str, tag: str = "td") -> str:
     counts = (result.passed, result.failed, result.errors, result.skipped + result.xfailed)
     rates = (percent_or_dash(result.pass_rate), percent_or_dash(result.threshold))
-    cells = [_text(result.name), *(str(count) for count in counts), *rates]
+    cells = [escaped(result.name), *(str(count) for count in counts), *rates]
     row = "".join(f"<{tag}>{cell}</{tag}>" for cell in cells)
     return f'{row}<{tag} class="{_result_class(status)}">{html.escape(status)}</{tag}>'
 
@@ -67,7 +63,7 @@ def _gate_table(outcome: GateOutcome) -> str:
     verdict = outcome.verdict
     head = "".join(f"<th>{name}</th>" for name in _COLUMNS)
     rows = "".join(
-        f'<tr data-category="{_text(result.name)}">{_cells(result, result.status)}</tr>'
+        f'<tr data-category="{escaped(result.name)}">{_cells(result, result.status)}</tr>'
         for result in verdict.categories
     )
     total = _cells(verdict.totals, verdict.label)
@@ -78,7 +74,7 @@ def _gate_table(outcome: GateOutcome) -> str:
 
 
 def _listed(element_id: str, title: str, items: Iterable[str]) -> str:
-    entries = "".join(f"<li>{_text(item)}</li>" for item in items)
+    entries = "".join(f"<li>{escaped(item)}</li>" for item in items)
     if not entries:
         return ""
     return f'<div id="{element_id}"><h4>{html.escape(title)}</h4><ul>{entries}</ul></div>'
@@ -102,7 +98,7 @@ def _audit_table(outcome: GateOutcome) -> str:
     facts["destructive_withheld"] = "; ".join(terminal.withheld_lines(outcome)) or None
     facts["thresholds"] = {name: percent(value) for name, value in facts["thresholds"].items()}
     rows = "".join(
-        f"<tr><th>{html.escape(key.replace('_', ' '))}</th><td>{_text(_value(value))}</td></tr>"
+        f"<tr><th>{html.escape(key.replace('_', ' '))}</th><td>{escaped(_value(value))}</td></tr>"
         for key, value in facts.items()
     )
     started = outcome.started_at.isoformat(timespec="seconds")
@@ -125,12 +121,12 @@ def section(outcome: GateOutcome) -> str:
     """The whole block as one HTML fragment, for pytest-html's summary prefix."""
     verdict = outcome.verdict
     state = "staging-go" if verdict.go else "staging-no-go"
-    target = _text(outcome.target_url or "no target")
+    target = escaped(outcome.target_url or "no target")
     parts = [
         f"<style>{_STYLE}</style>",
         f'<h2 class="staging-verdict">Staging gate: {verdict.label}</h2>',
         f'<p class="staging-target">Target: {target} (environment '
-        f"{_text(outcome.environment)}), exit code {outcome.exit_code}</p>",
+        f"{escaped(outcome.environment)}), exit code {outcome.exit_code}</p>",
     ]
     if outcome.insecure:
         parts.append(

@@ -8,16 +8,16 @@ legend says. Labels pass the redactor before they are drawn.
 from __future__ import annotations
 
 import html
-import math
 from typing import TYPE_CHECKING
 
-from pytest_staging.redaction import redactor
+from pytest_staging.redaction import escaped
+from pytest_staging.report.charts import WIDTH, nice_ceiling, svg_document
 from pytest_staging.soak.durations import shown
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
-WIDTH, PLOT_HEIGHT = 760, 170
+PLOT_HEIGHT = 170
 MAX_SERIES = 8
 _LEFT, _RIGHT, _BOTTOM, _LEGEND_ROW = 78, 16, 30, 16
 _FONT = 'font-family="sans-serif" font-size="12"'
@@ -26,18 +26,6 @@ _BLOCKS = "▁▂▃▄▅▆▇█"
 
 Series = tuple[str, "Sequence[tuple[float, float]]"]
 """A name and its points: (seconds since the soak started, value)."""
-
-
-def _text(value: object) -> str:
-    return html.escape(redactor.redact(str(value)))
-
-
-def _nice_ceiling(value: float) -> float:
-    """The smallest 1, 2, 2.5 or 5 times a power of ten at or above `value`: an axis end."""
-    if value <= 0:
-        return 1.0
-    power = 10.0 ** math.floor(math.log10(value))
-    return next(step * power for step in (1.0, 2.0, 2.5, 5.0, 10.0) if step * power >= value)
 
 
 def line_chart(
@@ -55,7 +43,7 @@ def line_chart(
     if not drawn:
         return None
     x_end = x_end or max(max(x for x, _ in points) for _, points in drawn) or 1.0
-    top = y_max or _nice_ceiling(max(max(y for _, y in points) for _, points in drawn))
+    top = y_max or nice_ceiling(max(max(y for _, y in points) for _, points in drawn))
     legend, legend_height = _legend([name for name, _ in drawn])
     plot_top = legend_height + 14
     height = plot_top + PLOT_HEIGHT + _BOTTOM
@@ -72,18 +60,14 @@ def line_chart(
         parts.append(f'<polyline points="{line}" fill="none" stroke="{colour}" stroke-width="2"/>')
         for x, y in points:
             cx, cy = at(x, y).split(",")
-            tip = f"{_text(name)} at {shown(x)}: {html.escape(value(y))}"
+            tip = f"{escaped(name)} at {shown(x)}: {html.escape(value(y))}"
             parts.append(
                 f'<circle cx="{cx}" cy="{cy}" r="3.5" fill="{colour}"><title>{tip}</title></circle>'
             )
-    label = html.escape(caption)
-    svg = (
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{height}" '
-        f'viewBox="0 0 {WIDTH} {height}" role="img" aria-label="{label}">'
-        f'<rect width="{WIDTH}" height="{height}" fill="#fff"/>{"".join(parts)}</svg>'
-    )
+    svg = svg_document(height, caption, "".join(parts))
     return (
-        f'<figure class="soak-chart" id="{chart_id}"><figcaption>{label}</figcaption>{svg}</figure>'
+        f'<figure class="soak-chart" id="{chart_id}">'
+        f"<figcaption>{html.escape(caption)}</figcaption>{svg}</figure>"
     )
 
 
@@ -115,7 +99,7 @@ def _legend(names: Sequence[str]) -> tuple[str, int]:
             x, y = 8, y + _LEGEND_ROW
         parts.append(
             f'<rect x="{x}" y="{y - 7}" width="14" height="4" fill="{colour}"/>'
-            f'<text x="{x + 19}" y="{y}" {_FONT}>{_text(name)}</text>'
+            f'<text x="{x + 19}" y="{y}" {_FONT}>{escaped(name)}</text>'
         )
         x += width
     return "".join(parts), y
