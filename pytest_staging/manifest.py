@@ -167,12 +167,29 @@ class RateLimit:
     requests: int = 100
 
 
+HSTS_PRELOAD_MIN_AGE = 31_536_000
+"""One year in seconds: the shortest HSTS `max-age` browsers' preload lists accept."""
+
+
 @dataclass(frozen=True)
 class Security:
+    """What the security suite holds the service to; values are judged, not just present."""
+
     paths: tuple[str, ...] = ()
     http_port: int = 80
     tls_min_days: int = 14
     rate_limit: RateLimit | None = None
+    https: str | None = None
+    """`required` or `optional` as written; `None` leaves it to `requires_https()`."""
+    hsts_min_age: int = HSTS_PRELOAD_MIN_AGE
+    hsts_include_subdomains: bool = False
+    frame_ancestors: tuple[str, ...] = ()
+    """Origins besides the service itself that may frame it (CSP `frame-ancestors`)."""
+
+    def requires_https(self, sensitive: bool) -> bool:
+        """`https` as written; unset, a sensitive environment requires HTTPS and others not,
+        so production is never judged secure over plain HTTP by default."""
+        return self.https == "required" if self.https is not None else sensitive
 
 
 @dataclass(frozen=True)
@@ -251,6 +268,10 @@ class Manifest:
     envelope_schema: Mapping[str, Any] | None = None
     gates: Mapping[str, float] = field(default_factory=dict)
     min_tests: Mapping[str, int] = field(default_factory=dict)
+    max_error_rate: float | None = None
+    """`[gates] max_error_rate`: percent of all the run's requests that may fail."""
+    allow_partial: bool | None = None
+    """`[gates] allow_partial`; `None` when the manifest does not say."""
     endpoints: tuple[Endpoint, ...] = ()
     auth: Auth | None = None
     not_found_path: str = NOT_FOUND_PATH
@@ -261,6 +282,12 @@ class Manifest:
     performance: Performance = field(default_factory=Performance)
     load: Load | None = None
     soak: Soak = field(default_factory=Soak)
+
+    def __repr__(self) -> str:
+        """Short, because a manifest is an argument of every suite test: pytest's tracebacks
+        and `-l` would otherwise print the whole service description at each failure."""
+        source = self.path.name if self.path is not None else "nothing declared"
+        return f"<Manifest {self.service or source!r} ({len(self.endpoints)} endpoints)>"
 
     @property
     def uses_envelope(self) -> bool:

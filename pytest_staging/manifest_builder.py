@@ -71,6 +71,10 @@ _SOAK_KEYS = (
 """`[soak]` keys taken as written; `metrics_path` falls back to `[monitoring]`'s."""
 
 
+_SECURITY_VALUES = ("http_port", "tls_min_days", "https", "hsts_min_age", "hsts_include_subdomains")
+"""`[security]` keys taken as written."""
+
+
 def _given(table: Mapping[str, Any], *keys: str) -> dict[str, Any]:
     """The keys the table sets; the others keep the record's own defaults, which are the
     only place a default is written."""
@@ -97,6 +101,8 @@ class _Builder:
         errors = doc.get("errors", {})
         gates = dict(doc.get("gates", {}))
         min_tests = gates.pop("min_tests", {})
+        max_error_rate = gates.pop("max_error_rate", None)
+        allow_partial = gates.pop("allow_partial", None)
         health = self._health(doc.get("health"))
         return Manifest(
             path=self._path,
@@ -111,6 +117,8 @@ class _Builder:
             envelope_schema=self._schema(doc.get("envelope", {}).get("schema"), "envelope.schema"),
             gates=MappingProxyType(gates),
             min_tests=MappingProxyType(min_tests),
+            max_error_rate=max_error_rate,
+            allow_partial=allow_partial,
             endpoints=tuple(self._endpoint(i, e) for i, e in enumerate(doc.get("endpoints", []))),
             auth=auth,
             not_found_path=errors.get("not_found_path", NOT_FOUND_PATH),
@@ -165,9 +173,10 @@ class _Builder:
     def _security(self, table: Mapping[str, Any], health: Health) -> Security:
         limit = table.get("rate_limit")
         return Security(
-            **_given(table, "http_port", "tls_min_days"),
+            **_given(table, *_SECURITY_VALUES),
             paths=tuple(table.get("paths", [health.path])),
             rate_limit=RateLimit(**limit) if limit else None,
+            frame_ancestors=tuple(table.get("frame_ancestors", ())),
         )
 
     def _monitoring(self, table: Mapping[str, Any]) -> Monitoring:
