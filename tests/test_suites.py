@@ -4,7 +4,6 @@ in every fault mode, and a plain JSON API without an envelope, over HTTP and ove
 from __future__ import annotations
 
 import socket
-import tomllib
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -475,19 +474,6 @@ def test_staging_suites_option_adds_the_bundled_suites_to_own_tests(
     smoke_passed, *_ = HEALTHY_COUNTS["smoke"]
     assert report["categories"]["smoke"]["passed"] == smoke_passed + 1
     assert "test_own.py::test_own" in {t["nodeid"] for t in report["tests"]}
-
-
-def test_every_suite_folder_ships_in_the_package() -> None:
-    pyproject = tomllib.loads((SUITES.parent / "pyproject.toml").read_text(encoding="utf-8"))
-    packaged = set(pyproject["tool"]["setuptools"]["packages"])
-    folders = {
-        "pytest_staging.suites" + ".".join(["", *path.parent.relative_to(SUITES).parts])
-        for path in SUITES.rglob("__init__.py")
-    }
-    test_folders = {path.parent for path in SUITES.rglob("test_*.py")}
-
-    assert folders <= packaged
-    assert all((folder / "__init__.py").is_file() for folder in test_folders)
 
 
 def test_a_manifest_without_auth_skips_the_auth_checks_by_name(
