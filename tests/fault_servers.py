@@ -21,7 +21,8 @@ that stopped listening is seen at once as "connection refused"):
 - anything else: 404.
 
 Every request is recorded with its headers (`FaultServer.requests`), so a second server can
-prove which headers a redirect carried to it.
+prove which headers a redirect carried to it, and announced (`FaultServer.wait_for`), so a test
+can act on an arrival instead of polling for it.
 """
 
 from __future__ import annotations
@@ -99,6 +100,7 @@ class _FaultListener(ThreadingHTTPServer):
         self.script = script
         self.stop = threading.Event()
         self.lock = threading.Lock()
+        self.arrived = threading.Condition(self.lock)
         self.serving = False
         self.listening = threading.Event()
         self.dead = False
@@ -110,6 +112,7 @@ class _FaultListener(ThreadingHTTPServer):
         with self.lock:
             self.seen.append(seen)
             self.per_path[seen.path] += 1
+            self.arrived.notify_all()
             return len(self.seen), self.per_path[seen.path]
 
     def die(self) -> None:
@@ -239,6 +242,15 @@ class FaultServer:
     def count(self, path: str) -> int:
         with self._server.lock:
             return self._server.per_path[path]
+
+    def wait_for(self, path: str, count: int = 1, *, timeout: float) -> bool:
+        """Block until `count` requests to `path` have arrived; False if `timeout` seconds
+        pass first. The request is counted as soon as its head is read, while its answer is
+        still to come: a test can act while the client waits on it."""
+        with self._server.arrived:
+            return self._server.arrived.wait_for(
+                lambda: self._server.per_path[path] >= count, timeout
+            )
 
     def listen(self) -> None:
         """Start accepting connections (for a server started with `listening=False`)."""

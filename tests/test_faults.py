@@ -652,11 +652,12 @@ def test_a_signal_in_the_middle_of_a_run_leaves_a_no_go_report(
     signum: signal.Signals,
 ) -> None:
     """Ctrl-C, and the SIGTERM a CI system sends to cancel a job, stop the run; every report
-    is written NO-GO and interrupted, over the GO an earlier run left."""
-    started = pytester.path / "started"
+    is written NO-GO and interrupted, over the GO an earlier run left.
+
+    The signal goes out when the server has counted the blocking test's request, an event, not
+    a time: from then on the inner run waits on the answer however slow the machine is."""
     pytester.makepyfile(
-        f"""
-        import pathlib
+        """
         import pytest
 
         @pytest.mark.smoke
@@ -665,7 +666,6 @@ def test_a_signal_in_the_middle_of_a_run_leaves_a_no_go_report(
 
         @pytest.mark.smoke
         def test_blocks(staging_client):
-            pathlib.Path({str(started)!r}).write_text("yes")
             staging_client.get("/hang", timeout=30)
 
         @pytest.mark.smoke
@@ -676,11 +676,9 @@ def test_a_signal_in_the_middle_of_a_run_leaves_a_no_go_report(
     gate = pytester.path / "gate.json"
     gate.write_text(json.dumps({"verdict": "GO"}), encoding="utf-8")  # a stale GO from before
     with serve_faults() as server, child_pytest(pytester, server.url) as child:
-        deadline = time.monotonic() + CHILD_TIMEOUT_S
-        while not (started.exists() and server.count("/hang")):
-            assert child.poll() is None, "the inner run ended before its blocking test"
-            assert time.monotonic() < deadline, "the inner run never reached /hang"
-            time.sleep(0.02)
+        reached = server.wait_for("/hang", timeout=CHILD_TIMEOUT_S)
+        assert reached, "the inner run never reached /hang"
+        assert child.poll() is None, "the inner run ended while its blocking test waited"
         os.kill(child.pid, signum)
         text, _ = child.communicate(timeout=CHILD_TIMEOUT_S)
     assert server.count("/hang") == 1
