@@ -11,7 +11,8 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal
 from enum import IntEnum
 from typing import Literal
 
@@ -43,6 +44,8 @@ class TestRecord:
     crashed: bool = False
     breaches: tuple[str, ...] = ()
     """Declared limits (latency budgets, load thresholds) this test found broken."""
+    cause: str | None = None
+    """One line: why a failed test failed (its crash message), or why a skipped one skipped."""
 
     def counts_as_failed_in(self, categories: frozenset[str]) -> bool:
         """A flaky pass in one of `categories` (`--staging-flaky-fails`): counted as failed."""
@@ -69,6 +72,22 @@ class RunSnapshot:
     """Latency regressions against the baseline report; they fail `performance`."""
     flaky_fails: frozenset[str] = frozenset()
     """Categories in which a flaky pass counts as failed (`--staging-flaky-fails`)."""
+    requests: int = 0
+    """Every request the tests sent, each attempt counted (a retried request's first included)."""
+    failed_requests: int = 0
+    """Of `requests`, those that failed: no answer, or a status of 500 or more."""
+    max_error_rate: float | None = None
+    """Percent of `requests` that may fail (`[gates] max_error_rate`); None: the rule is off."""
+    deselected: int = 0
+    """Tests the user's selection (`-k`, `-m`, `--deselect`, ...) left out."""
+    selection: tuple[str, ...] = ()
+    """How the user narrowed the run, as shown: `("-k health", "--lf")`."""
+    allow_partial: bool = True
+    """False: a run narrowed by the user's selection is NO-GO (`allow_partial = false`)."""
+    rerun_selection: str | None = None
+    """The option that chose tests by an earlier run's results (`--lf`): never GO."""
+    fail_fast: str | None = None
+    """Why `--staging-fail-fast` stopped the run early."""
 
 
 PERFORMANCE = "performance"
@@ -137,6 +156,10 @@ class Verdict:
     critical_failures: tuple[str, ...] = ()
     flaky: tuple[str, ...] = ()
     tolerated: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
+    """Lines every report shows with the verdict that do not change it (a partial run, skips)."""
+    error_rate: float | None = None
+    """Percent of the run's requests that failed; None when no request was sent."""
 
     @property
     def label(self) -> str:
@@ -146,15 +169,35 @@ class Verdict:
 _FAILED: frozenset[str] = frozenset({"failed", "error"})
 
 
-def percent(value: float) -> str:
-    """A rate rounded down, so 99.96 % never shows as the 100 % it missed."""
-    shown = math.floor(value * 10 + 1e-9) / 10
-    return f"{shown:g}%" if shown == int(shown) else f"{shown:.1f}%"
+def percent(value: float, threshold: float | None = None, *, fails_above: bool = False) -> str:
+    """A rate as a person reads it: half up to one decimal (14 of 17 is 82.4 %), and two
+    significant digits under 1 % (an error rate of 0.042 % is not 0 %).
+
+    Given its `threshold`, a failing rate (below it; above it with `fails_above`, as an error
+    rate against its limit) is never shown at or past it: 99.96 against 100 shows 99.9 %, not
+    the 100 % it missed.
+    """
+    places = 1 if value == 0 or abs(value) >= 1 else 1 - math.floor(math.log10(abs(value)))
+    shown = _rounded(value, places, ROUND_HALF_UP)
+    if threshold is not None:
+        limit = Decimal(repr(float(threshold)))
+        if fails_above and value > threshold and shown <= limit:
+            shown = _rounded(value, places, ROUND_CEILING)
+        elif not fails_above and value < threshold and shown >= limit:
+            shown = _rounded(value, places, ROUND_FLOOR)
+    return f"{shown.normalize():f}%"
 
 
-def percent_or_dash(value: float | None) -> str:
+def _rounded(value: float, places: int, rounding: str) -> Decimal:
+    """`value` to `places` decimals the way it reads (its shortest repr, not its binary float)."""
+    return Decimal(repr(float(value))).quantize(Decimal(1).scaleb(-places), rounding=rounding)
+
+
+def percent_or_dash(
+    value: float | None, threshold: float | None = None, *, fails_above: bool = False
+) -> str:
     """A rate or threshold as reports show it: `-` where there is none."""
-    return "-" if value is None else percent(value)
+    return "-" if value is None else percent(value, threshold, fails_above=fails_above)
 
 
 _COUNTED_AS = {"xpassed": "passed", "error": "errors"}
@@ -245,7 +288,14 @@ def _collection_errors(snapshot: RunSnapshot, _: tuple[CategoryResult, ...]) -> 
 
 def _stopped_early(snapshot: RunSnapshot, _: tuple[CategoryResult, ...]) -> list[str]:
     stopped = snapshot.stopped_early
-    return [f"the run stopped early ({stopped}): not every test ran"] if stopped else []
+    if not stopped or snapshot.fail_fast:
+        return []
+    return [f"the run stopped early ({stopped}): not every test ran"]
+
+
+def _failed_fast(snapshot: RunSnapshot, _: tuple[CategoryResult, ...]) -> list[str]:
+    why = snapshot.fail_fast
+    return [f"--staging-fail-fast stopped the run: {why}"] if why else []
 
 
 def _incomplete(snapshot: RunSnapshot) -> bool:
@@ -255,7 +305,41 @@ def _incomplete(snapshot: RunSnapshot) -> bool:
         or snapshot.interrupted
         or snapshot.collection_errors
         or snapshot.stopped_early
+        or snapshot.fail_fast
     )
+
+
+def _partial_line(snapshot: RunSnapshot) -> str:
+    total = len(snapshot.tests) + snapshot.never_reported + snapshot.deselected
+    narrowed = f" ({' '.join(snapshot.selection)})" if snapshot.selection else ""
+    return f"partial run: {snapshot.deselected} of {total} tests deselected{narrowed}"
+
+
+def _partial(snapshot: RunSnapshot, _: tuple[CategoryResult, ...]) -> list[str]:
+    if snapshot.allow_partial or not snapshot.deselected:
+        return []
+    return [f"{_partial_line(snapshot)}, and allow_partial = false makes a partial run NO-GO"]
+
+
+def _rerun_selection(snapshot: RunSnapshot, _: tuple[CategoryResult, ...]) -> list[str]:
+    chosen_by = snapshot.rerun_selection
+    if not chosen_by:
+        return []
+    return [
+        f"{chosen_by} chose the tests by an earlier run's results: a re-run never gives GO, "
+        "run every test again"
+    ]
+
+
+def _error_rate(snapshot: RunSnapshot, _: tuple[CategoryResult, ...]) -> list[str]:
+    limit, failed, sent = snapshot.max_error_rate, snapshot.failed_requests, snapshot.requests
+    if limit is None or not sent or failed * 100 <= limit * sent:
+        return []
+    return [
+        f"error rate {percent(100 * failed / sent, limit, fails_above=True)} ({failed} of "
+        f"{sent} requests, retries included, got no answer or a status >= 500) is above "
+        f"max_error_rate {percent(limit)}"
+    ]
 
 
 def _no_tests(snapshot: RunSnapshot, _: tuple[CategoryResult, ...]) -> list[str]:
@@ -302,7 +386,7 @@ def _thresholds(_: RunSnapshot, results: tuple[CategoryResult, ...]) -> list[str
             )
         else:
             reasons.append(
-                f"{result.name}: pass rate {percent(result.pass_rate)} "
+                f"{result.name}: pass rate {percent(result.pass_rate, result.threshold)} "
                 f"({result.passed} of {result.executed}) is below the threshold "
                 f"{percent(result.threshold or 0)}"
             )
@@ -323,7 +407,7 @@ def _flaky_failed_reason(result: CategoryResult) -> list[str]:
 
 def _critical(snapshot: RunSnapshot, _: tuple[CategoryResult, ...]) -> list[str]:
     return [
-        f"critical test failed: {t.nodeid}"
+        f"critical test failed: {_with_cause(t)}"
         for t in snapshot.tests
         if t.critical and t.outcome in _FAILED
     ]
@@ -334,23 +418,89 @@ def _crashed(snapshot: RunSnapshot, _: tuple[CategoryResult, ...]) -> list[str]:
 
 
 RULES: tuple[Rule, ...] = (
+    _critical,
     _not_ready,
     _interrupted,
     _collection_errors,
     _stopped_early,
+    _failed_fast,
     _crashed,
     _never_reported,
     _no_tests,
     _nothing_gated,
+    _rerun_selection,
+    _partial,
     _thresholds,
-    _critical,
+    _error_rate,
 )
+
+MAX_CAUSES = 10
+"""Failed tests named with their cause in the reasons; the rest are counted."""
+MAX_SKIP_REASONS = 5
+"""Distinct skip reasons noted per category; the rest are counted."""
+
+
+def _with_cause(test: TestRecord) -> str:
+    return f"{test.nodeid}: {test.cause}" if test.cause else test.nodeid
+
+
+def _causes(snapshot: RunSnapshot) -> list[str]:
+    """What broke: each failed test (critical ones are named already) with its one-line cause."""
+    failed = [
+        t for t in snapshot.tests if t.outcome in _FAILED and not t.critical and not t.crashed
+    ]
+    lines = [f"{t.outcome.upper()} {_with_cause(t)}" for t in failed[:MAX_CAUSES]]
+    if len(failed) > MAX_CAUSES:
+        lines.append(f"... and {len(failed) - MAX_CAUSES} more failed tests (see the test report)")
+    return lines
+
+
+def _what_broke_first(snapshot: RunSnapshot, objections: list[str]) -> tuple[str, ...]:
+    """The reasons as a person reads them: the failed critical tests, each failed test's
+    cause, then the rest (incomplete runs, rates, limits)."""
+    critical = set(_critical(snapshot, ()))
+    return (
+        *(reason for reason in objections if reason in critical),
+        *_causes(snapshot),
+        *(reason for reason in objections if reason not in critical),
+    )
+
+
+def _skip_notes(result: CategoryResult, tests: tuple[TestRecord, ...]) -> list[str]:
+    """One line per distinct skip reason of a gated category, most frequent first."""
+    if result.threshold is None or not result.skipped:
+        return []
+    why = Counter(t.cause or "no reason given" for t in tests if t.outcome == "skipped")
+    common = why.most_common()
+    lines = [f"{result.name}: {n} skipped: {cause}" for cause, n in common[:MAX_SKIP_REASONS]]
+    rest = common[MAX_SKIP_REASONS:]
+    if rest:
+        lines.append(
+            f"{result.name}: {sum(n for _, n in rest)} skipped for {len(rest)} other reasons"
+        )
+    return lines
+
+
+def _notes(snapshot: RunSnapshot, results: tuple[CategoryResult, ...]) -> tuple[str, ...]:
+    """What every report says next to the verdict without changing it."""
+    lines = [_partial_line(snapshot)] if snapshot.deselected and snapshot.allow_partial else []
+    for result in results:
+        in_category = tuple(t for t in snapshot.tests if result.name in t.categories)
+        lines.extend(_skip_notes(result, in_category))
+    return tuple(lines)
+
+
+def error_rate(snapshot: RunSnapshot) -> float | None:
+    """Percent of the run's requests that failed; None when none was sent."""
+    sent = snapshot.requests
+    return 100.0 * snapshot.failed_requests / sent if sent else None
 
 
 def decide(snapshot: RunSnapshot, rules: tuple[Rule, ...] = RULES) -> Verdict:
-    """GO when no rule objects; otherwise NO-GO with every objection as a reason."""
+    """GO when no rule objects; otherwise NO-GO with every objection as a reason, after
+    what broke."""
     results = category_results(snapshot)
-    reasons = tuple(reason for rule in rules for reason in rule(snapshot, results))
+    objections = [reason for rule in rules for reason in rule(snapshot, results)]
     failed = tuple(t.nodeid for t in snapshot.tests if t.outcome in _FAILED)
     counted_failed = tuple(
         t.nodeid
@@ -358,15 +508,55 @@ def decide(snapshot: RunSnapshot, rules: tuple[Rule, ...] = RULES) -> Verdict:
         if t.outcome in _FAILED or t.counts_as_failed_in(snapshot.flaky_fails)
     )
     return Verdict(
-        go=not reasons,
-        reasons=reasons,
+        go=not objections,
+        reasons=_what_broke_first(snapshot, objections) if objections else (),
         categories=results,
         totals=count("total", snapshot.tests, flaky_fails=snapshot.flaky_fails),
         critical_failures=tuple(
             t.nodeid for t in snapshot.tests if t.critical and t.nodeid in failed
         ),
         flaky=tuple(t.nodeid for t in snapshot.tests if t.flaky),
-        tolerated=counted_failed if not reasons else (),
+        tolerated=counted_failed if not objections else (),
+        notes=_notes(snapshot, results),
+        error_rate=error_rate(snapshot),
+    )
+
+
+def certainly_no_go(snapshot: RunSnapshot, remaining: Mapping[str, int]) -> str | None:
+    """Why the verdict can no longer be GO, from the tests reported so far and how many tests
+    of each category are still to run; None while it still can. For `--staging-fail-fast`.
+
+    Certain means: a critical test failed, or a gated category misses its threshold (or its
+    `min_tests`, or a declared limit broke) even if every remaining test of it passes.
+    """
+    critical = _critical(snapshot, ())
+    if critical:
+        return critical[0]
+    for result in category_results(snapshot):
+        reason = _out_of_reach(result, remaining.get(result.name, 0))
+        if reason:
+            return reason
+    return None
+
+
+def _out_of_reach(result: CategoryResult, remaining: int) -> str | None:
+    """Why `result` fails even if its `remaining` tests all pass, or None."""
+    best = replace(result, passed=result.passed + remaining)
+    if best.ok is not False:
+        return None
+    name, threshold = result.name, result.threshold or 0
+    if result.breaches:
+        return f"{name}: {result.breaches[0]}"
+    if best.executed < result.min_tests:
+        return (
+            f"{name}: at most {best.executed} test(s) can run, at least {result.min_tests} required"
+        )
+    if best.pass_rate is None:
+        return f"{name}: no test ran, but its threshold of {percent(threshold)} was set explicitly"
+    return (
+        f"{name}: {result.executed - result.passed} of {best.executed} tests failed already, so "
+        f"the pass rate can reach at most {percent(best.pass_rate, threshold)}, below the "
+        f"threshold {percent(threshold)}"
     )
 
 

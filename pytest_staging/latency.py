@@ -11,6 +11,8 @@ import statistics
 from collections import defaultdict
 from typing import TYPE_CHECKING, Any
 
+from pytest_staging.recording import failed
+
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
 
@@ -27,7 +29,7 @@ def percentiles(samples: list[float]) -> dict[str, float]:
 def summarize(
     requests: Iterable[Mapping[str, Any]], budgets: Mapping[str, float] | None = None
 ) -> dict[str, dict[str, Any]]:
-    """Per "METHOD /path": count, errors (no answer or 5xx), percentiles in ms, and the
+    """Per "METHOD /path": count, errors (`recording.failed`), percentiles in ms, and the
     manifest's `budget_ms` for that request when it declares one (the reports chart it)."""
     by_name: dict[str, list[Mapping[str, Any]]] = defaultdict(list)
     for request in requests:
@@ -37,7 +39,7 @@ def summarize(
         spread = percentiles([float(r["duration_ms"]) for r in group])
         summary[name] = {
             "count": len(group),
-            "errors": sum(1 for r in group if r["status"] is None or r["status"] >= 500),
+            "errors": sum(1 for r in group if failed(r["status"])),
             **{f"{key}_ms": round(value, 3) for key, value in spread.items()},
         }
         if budgets and name in budgets:

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from pytest_staging.gate import OTHER, Outcome, TestRecord
 from pytest_staging.markers import CRITICAL
+from pytest_staging.recording import failed
 from pytest_staging.redaction import response_excerpt
 
 if TYPE_CHECKING:
@@ -171,6 +172,12 @@ class OutcomeCollector:
             for (_, nodeid), progress in self._tests.items()
             for run in progress.loads
         ]
+
+    def request_totals(self) -> tuple[int, int]:
+        """Every request the tests sent (each attempt) and how many failed (`recording.failed`):
+        the `requests` and `failed_requests` of the gate's snapshot."""
+        statuses = [request["status"] for request in self.requests()]
+        return len(statuses), sum(1 for status in statuses if failed(status))
 
     def request_counts(self) -> dict[str, int]:
         """Requests per node id, summed over every run of it (xdist's --dist each)."""

@@ -18,6 +18,11 @@ if TYPE_CHECKING:
     import httpx
 
 
+def failed(status: int | None) -> bool:
+    """THE meaning of a failed request, everywhere: no answer, or a status of 500 or more."""
+    return status is None or status >= 500
+
+
 @dataclass(frozen=True)
 class RequestRecord:
     """One request: what was asked, what came back, how long it took."""

@@ -51,14 +51,20 @@ def test_errors_count_against_the_rate() -> None:
     verdict = gate.decide(snapshot(*tests))
     assert by_name(verdict)["integration"].errors == 2
     assert by_name(verdict)["integration"].pass_rate == 90.0
-    assert verdict.reasons == ("integration: pass rate 90% (18 of 20) is below the threshold 95%",)
+    assert verdict.reasons == (
+        "ERROR test_integration.py::error_0",
+        "ERROR test_integration.py::error_1",
+        "integration: pass rate 90% (18 of 20) is below the threshold 95%",
+    )
 
 
 def test_a_rate_just_under_the_threshold_never_shows_as_the_threshold() -> None:
     tests = records("smoke", passed=2499, failed=1)
     verdict = gate.decide(snapshot(*tests))
     assert not verdict.go
-    assert verdict.reasons == ("smoke: pass rate 99.9% (2499 of 2500) is below the threshold 100%",)
+    assert (
+        verdict.reasons[-1] == "smoke: pass rate 99.9% (2499 of 2500) is below the threshold 100%"
+    )
 
 
 def test_failures_within_tolerance_are_go_and_listed() -> None:
@@ -74,7 +80,11 @@ def test_a_test_counts_in_each_of_its_categories_and_once_in_the_totals() -> Non
     assert by_name(verdict)["smoke"].failed == 1
     assert by_name(verdict)["security"].failed == 1
     assert verdict.totals.failed == 1
-    assert len(verdict.reasons) == 2
+    assert verdict.reasons == (
+        "FAILED t.py::both",
+        "smoke: pass rate 0% (0 of 1) is below the threshold 100%",
+        "security: pass rate 0% (0 of 1) is below the threshold 100%",
+    )
 
 
 def test_a_critical_failure_is_no_go_whatever_the_rates() -> None:
@@ -110,12 +120,17 @@ def test_other_is_reported_but_gated_only_when_configured() -> None:
     tests = (*records("smoke", passed=1), *records("other", passed=1, failed=1))
     assert gate.decide(snapshot(*tests)).go
     gated = gate.decide(snapshot(*tests, thresholds={**DEFAULT_THRESHOLDS, "other": 80}))
-    assert gated.reasons == ("other: pass rate 50% (1 of 2) is below the threshold 80%",)
+    assert gated.reasons == (
+        "FAILED test_other.py::failed_0",
+        "other: pass rate 50% (1 of 2) is below the threshold 80%",
+    )
 
 
 def test_only_ungated_tests_is_no_go() -> None:
     verdict = gate.decide(snapshot(*records("other", failed=2)))
     assert verdict.reasons == (
+        "FAILED test_other.py::failed_0",
+        "FAILED test_other.py::failed_1",
         "no test ran in a gated category (smoke, integration, performance, security, monitoring): "
         "mark tests with a category, or gate them with --staging-gate other=PERCENT",
     )
@@ -234,7 +249,10 @@ def test_flaky_fails_leaves_steady_passes_and_real_failures_alone() -> None:
     verdict = gate.decide(snapshot(steady, failed, flaky_fails=strict_in("smoke")))
     smoke = by_name(verdict)["smoke"]
     assert (smoke.passed, smoke.failed, smoke.flaky_failed) == (1, 1, ())
-    assert verdict.reasons == ("smoke: pass rate 50% (1 of 2) is below the threshold 100%",)
+    assert verdict.reasons == (
+        "FAILED t.py::failed",
+        "smoke: pass rate 50% (1 of 2) is below the threshold 100%",
+    )
 
 
 @pytest.mark.parametrize(
@@ -255,7 +273,8 @@ def test_exit_codes(fields: dict[str, object], pytest_status: int, expected: int
 
 
 @pytest.mark.parametrize(
-    ("value", "shown"), [(100.0, "100%"), (99.99, "99.9%"), (95.0, "95%"), (33.333, "33.3%")]
+    ("value", "shown"),
+    [(100.0, "100%"), (99.99, "100%"), (95.0, "95%"), (33.333, "33.3%"), (100 * 14 / 17, "82.4%")],
 )
-def test_percent_rounds_down(value: float, shown: str) -> None:
+def test_percent_rounds_half_up_to_one_decimal(value: float, shown: str) -> None:
     assert gate.percent(value) == shown
