@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
-from pytest_staging import schemas
+from pytest_staging import files, schemas
 from pytest_staging.manifest_errors import key_path, schema_problems
 from pytest_staging.redaction import Secret
 
@@ -303,21 +303,39 @@ class Manifest:
 def load(path: Path) -> Manifest:
     """Read, validate and build the manifest at `path`, or raise `ManifestError`."""
     try:
-        with path.open("rb") as stream:
-            document = tomllib.load(stream)
+        document = _parse(files.read_bytes(path, files.MAX_MANIFEST_BYTES))
+        problems = validate(document) or _not_json(document) or _needs_auth(document)
+        if problems:
+            raise ManifestError(path, problems)
+        from pytest_staging.manifest_builder import build
+
+        return build(path, document)
     except OSError as exc:
         raise ManifestError(path, [f"cannot read it: {exc.strerror or exc}"]) from None
+    except files.FileRefused as exc:
+        raise ManifestError(path, [f"cannot read it: {exc}"]) from None
     except tomllib.TOMLDecodeError as exc:
         raise ManifestError(path, [f"not valid TOML: {exc}"]) from None
     except UnicodeDecodeError as exc:
         problem = f"not valid TOML: it is not UTF-8 text ({exc.reason})"
         raise ManifestError(path, [problem]) from None
-    problems = validate(document) or _not_json(document) or _needs_auth(document)
-    if problems:
-        raise ManifestError(path, problems)
-    from pytest_staging.manifest_builder import build
+    except RecursionError:
+        problem = "values are nested too deeply to read: a manifest needs a few levels at most"
+        raise ManifestError(path, [problem]) from None
 
-    return build(path, document)
+
+_BOM = "\ufeff"
+
+
+def _parse(data: bytes) -> dict[str, Any]:
+    """TOML from UTF-8 bytes; a byte-order mark, which TOML forbids and some editors write,
+    is named as such rather than reported as an invalid statement at line 1."""
+    text = data.decode("utf-8")
+    if text.startswith(_BOM):
+        raise tomllib.TOMLDecodeError(
+            "the file starts with a byte-order mark (BOM); save it as UTF-8 without BOM"
+        )
+    return tomllib.loads(text)
 
 
 def validate(document: Mapping[str, Any]) -> list[str]:

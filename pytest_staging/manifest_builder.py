@@ -10,6 +10,7 @@ import json
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
+from pytest_staging import files
 from pytest_staging.load_plan import LoadPlan, LoadTask, LoadThresholds, seconds
 from pytest_staging.manifest import (
     NOT_FOUND_PATH,
@@ -236,9 +237,13 @@ class _Builder:
         if file in self._schemas:
             return self._schemas[file]
         try:
-            schema = json.loads(file.read_text(encoding="utf-8"))
+            schema = json.loads(files.read_bytes(file, files.MAX_SCHEMA_BYTES).decode("utf-8"))
         except OSError as exc:
             raise self._error(key, f"cannot read {file}: {exc.strerror or exc}") from None
+        except files.FileRefused as exc:
+            raise self._error(key, f"cannot read {file}: {exc}") from None
+        except RecursionError:
+            raise self._error(key, f"{file} is nested too deeply to read") from None
         except (ValueError, UnicodeDecodeError) as exc:
             raise self._error(key, f"{file} is not valid JSON: {exc}") from None
         if not isinstance(schema, dict):
