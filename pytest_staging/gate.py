@@ -4,6 +4,12 @@ Nothing here touches pytest. The plugin turns test reports into
 `TestRecord`s, builds a `RunSnapshot` and asks `decide()`; tests build
 snapshots directly. Each rule looks at the snapshot and returns the reasons
 it objects to; the verdict is GO only when no rule objects.
+
+A NO-GO is read by someone who must act on it, so its reasons say what broke
+before how much: the failed critical tests, then each failed test with its
+one-line cause, then the rest (incomplete runs, rates, limits). Notes are what
+every report shows beside the verdict without changing it (a partial run, why
+tests of a gated category skipped). Rates are shown by `percent`, and only by it.
 """
 
 from __future__ import annotations
@@ -294,8 +300,10 @@ def _stopped_early(snapshot: RunSnapshot, _: tuple[CategoryResult, ...]) -> list
 
 
 def _failed_fast(snapshot: RunSnapshot, _: tuple[CategoryResult, ...]) -> list[str]:
-    why = snapshot.fail_fast
-    return [f"--staging-fail-fast stopped the run: {why}"] if why else []
+    """Why it stopped is a reason of its own already (`certainly_no_go` finds only those)."""
+    if not snapshot.fail_fast:
+        return []
+    return ["--staging-fail-fast stopped the run once the verdict was certain: not every test ran"]
 
 
 def _incomplete(snapshot: RunSnapshot) -> bool:

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from pytest_staging.gate import OTHER, Outcome, TestRecord
 from pytest_staging.markers import CRITICAL
 from pytest_staging.recording import failed
-from pytest_staging.redaction import response_excerpt
+from pytest_staging.redaction import response_excerpt, shown
 
 if TYPE_CHECKING:
     import httpx
@@ -30,6 +30,8 @@ if TYPE_CHECKING:
 REPORT_ATTRIBUTE = "pytest_staging"
 WIRE_VERSION = 2
 ANSWER_EXCERPT_CHARS = 2000
+CAUSE_CHARS = 200
+"""A test's one-line cause (the gate's reasons, the reports) is cut here."""
 
 
 def report_data(
@@ -91,6 +93,7 @@ class _Progress:
     breaches: tuple[str, ...] = ()
     loads: tuple[dict[str, Any], ...] = ()
     retries: int = 0
+    cause: str | None = None
 
     def absorb(self, data: dict[str, Any]) -> None:
         """One phase's data: categories from setup, evidence from whichever phase has it."""
@@ -113,7 +116,28 @@ class _Progress:
             flaky=(self.reran or self.retries > 0) and outcome == "passed",
             crashed=self.crashed,
             breaches=self.breaches,
+            cause=self.cause if outcome in _EXPLAINED else None,
         )
+
+
+_EXPLAINED = frozenset({"failed", "error", "skipped"})
+"""The outcomes a record gives a cause for: why it failed, or why it skipped."""
+
+
+def cause(report: pytest.TestReport) -> str | None:
+    """The one line that says why a phase failed (its crash message) or skipped (the reason),
+    masked, escaped and cut: what the gate's reasons and notes name."""
+    longrepr = report.longrepr
+    if isinstance(longrepr, tuple | list) and len(longrepr) == 3:  # a skip: (path, line, why)
+        text = str(longrepr[2]).removeprefix("Skipped: ")
+    else:
+        crash = getattr(longrepr, "reprcrash", None)
+        text = str(crash.message) if crash is not None else str(longrepr or "")
+    line = next((line.strip() for line in text.splitlines() if line.strip()), "")
+    line = shown(line)
+    if len(line) > CAUSE_CHARS:
+        line = f"{line[:CAUSE_CHARS]}…"
+    return line or None
 
 
 def _phase_outcome(report: pytest.TestReport, current: Outcome | None) -> Outcome | None:
@@ -147,11 +171,17 @@ class OutcomeCollector:
         progress.duration_s += report.duration
         if str(report.outcome) == "rerun":  # pytest-rerunfailures: only the final run counts
             progress.reran, progress.outcome = True, None
-            progress.breaches = ()
-        elif report.when in {"setup", "call", "teardown"}:
-            progress.outcome = _phase_outcome(report, progress.outcome)
+            progress.breaches, progress.cause = (), None
+            return
+        if report.when in {"setup", "call", "teardown"}:
+            outcome = _phase_outcome(report, progress.outcome)
         elif report.failed:
-            progress.outcome, progress.crashed = "error", True
+            outcome, progress.crashed = "error", True
+        else:
+            return
+        if outcome != progress.outcome and outcome in _EXPLAINED:
+            progress.cause = cause(report)  # the phase that decided the outcome says why
+        progress.outcome = outcome
 
     def records(self, *, unfinished: bool = True) -> tuple[TestRecord, ...]:
         """One record per test; a test with no final outcome counts as an error, unless

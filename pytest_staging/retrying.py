@@ -20,6 +20,13 @@ unless the answer says `Retry-After` (seconds or an HTTP date): that is honoured
 when it is at most `retry_after_cap_s` and fits before the deadline; otherwise
 the answer is handed back at once, not retried. A response is closed before its
 request is sent again.
+
+What is reported: only the retries that rescued a request, once it is settled, so
+that a test is flaky when a retry changed what it saw (503, then 200), and not
+when every attempt got the same failure (a `limit_req` answering 503 each time:
+the test saw a 503 whether or not it was retried). Every attempt is still a
+`RequestRecord` of its own, so the run's error rate counts the failures a retry
+hid from the test.
 """
 
 from __future__ import annotations
@@ -44,6 +51,7 @@ from tenacity import (
 )
 
 from pytest_staging import timing
+from pytest_staging.recording import failed
 from pytest_staging.tls import ssl_error_in
 
 if TYPE_CHECKING:
@@ -78,7 +86,7 @@ class RetryPolicy:
 
 @dataclass(frozen=True)
 class Retry:
-    """One retry about to happen: which attempt failed, how, and the wait before the next."""
+    """One retry of a rescued request: which attempt failed, how, and the wait before the next."""
 
     method: str
     path: str
@@ -117,25 +125,37 @@ def retry_after_s(response: httpx.Response, now: datetime | None = None) -> floa
     return max(0.0, seconds) if math.isfinite(seconds) else None
 
 
+def rescued(response: httpx.Response, policy: RetryPolicy) -> bool:
+    """The answer a retry got is neither a failure (`recording.failed`) nor a status retried
+    on, as the first attempt's was: the retry changed the outcome. A 503 after a 503, a 500
+    after a refused connection, a 429 after a 429 (`--staging-retry-on 429`) changed nothing."""
+    status = response.status_code
+    return not failed(status) and status not in policy.statuses
+
+
 def replayable(request: httpx.Request) -> bool:
     """The body is in memory (or absent), so the request can be sent again as it was."""
     return isinstance(request.stream, httpx.ByteStream)
 
 
 class RetryTransport(httpx.BaseTransport):
-    """Retries idempotent requests on transient failures through an inner transport."""
+    """Retries idempotent requests on transient failures through an inner transport.
+
+    `on_rescue` hears of each retry of a request that a retry rescued (`rescued`), once
+    the request is settled; the retries of a request that failed anyway go unreported.
+    """
 
     def __init__(
         self,
         inner: httpx.BaseTransport,
         policy: RetryPolicy,
-        on_retry: Callable[[Retry], None] = lambda retry: None,
+        on_rescue: Callable[[Retry], None] = lambda retry: None,
         *,
         sleep: Callable[[float], None] = timing.sleep,
     ) -> None:
         self._inner = inner
         self._policy = policy
-        self._on_retry = on_retry
+        self._on_rescue = on_rescue
         self._sleep = sleep
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
@@ -166,6 +186,8 @@ class RetryTransport(httpx.BaseTransport):
                     return asked
             return float(backoff(state))
 
+        made: list[Retry] = []
+
         def before_sleep(state: RetryCallState) -> None:
             assert state.outcome is not None
             if state.outcome.failed:
@@ -174,7 +196,7 @@ class RetryTransport(httpx.BaseTransport):
                 answer: httpx.Response = state.outcome.result()
                 cause = str(answer.status_code)
                 answer.close()  # the attempt's record is complete; the connection is freed
-            self._on_retry(
+            made.append(
                 Retry(
                     request.method,
                     request.url.path,
@@ -193,6 +215,9 @@ class RetryTransport(httpx.BaseTransport):
             sleep=self._sleep,
         )
         response: httpx.Response = retrying(self._inner.handle_request, request)
+        if made and rescued(response, policy):
+            for retry in made:
+                self._on_rescue(retry)
         return response
 
     def close(self) -> None:
