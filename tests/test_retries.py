@@ -60,6 +60,8 @@ SCRIPTS: dict[str, list[Step]] = {
     "/garbage-once": ["garbage", "200"],
     "/always-502": ["502"],
     "/always-500": ["500"],
+    "/always-503": ["503"],
+    "/503-then-500": ["503", "500"],
     "/post-503": ["503", "200"],
     "/put-503": ["503", "200"],
     "/hang": ["hang"],
@@ -258,7 +260,7 @@ def test_a_refused_connection_is_retried_then_raised(stack: Callable[..., Stack]
     with pytest.raises(httpx.ConnectError):
         s.client.get("/health")
     assert s.records() == [(None, "ConnectError")] * 3
-    assert [retry.cause for retry in s.retries] == ["ConnectError"] * 2
+    assert s.retries == []  # nothing was rescued: the retries changed nothing
 
 
 def test_a_certificate_that_does_not_verify_is_not_retried(stack: Callable[..., Stack]) -> None:
@@ -283,6 +285,20 @@ def test_502_always_gives_up_after_the_retries_and_hands_back_the_502(
     assert (response.status_code, response.text) == (502, "answer 502")
     assert server.count("/always-502") == 3
     assert s.records() == [(502, None)] * 3
+
+
+def test_retries_that_meet_a_failure_again_rescue_nothing_and_go_unreported(
+    server: ScriptedServer, stack: Callable[..., Stack]
+) -> None:
+    """Flaky means a retry changed the outcome: the same 503 three times, or a 500 after a 503,
+    did not (a `limit_req` answering 503 to every attempt is not a flaky service)."""
+    s = stack(server.url)
+    assert s.client.get("/always-503").status_code == 503
+    assert s.client.get("/503-then-500").status_code == 500
+    assert s.records() == [(503, None)] * 3 + [(503, None), (500, None)]
+    assert s.retries == []
+    assert s.client.get("/once-503").status_code == 200
+    assert [(retry.path, retry.cause) for retry in s.retries] == [("/once-503", "503")]
 
 
 @pytest.mark.parametrize("method", ["PUT", "DELETE", "HEAD", "OPTIONS"])
@@ -455,7 +471,7 @@ def test_the_session_client_follows_the_retry_options(server: ScriptedServer) ->
         assert client.get("/once-503").status_code == 503
         assert client.get("/always-502").status_code == 502
     assert (server.count("/once-503"), server.count("/always-502")) == (1, 3)
-    assert evidence.take_retries() == 2
+    assert evidence.take_retries() == 0  # the 502 came back each time: no retry rescued it
 
 
 def test_a_client_on_a_private_log_does_not_retry(server: ScriptedServer) -> None:
@@ -587,6 +603,36 @@ def test_under_xdist_a_retried_test_is_flaky_and_flaky_fails_is_no_go(
     assert (result.ret, report["verdict"]) == (1, "NO-GO")
     assert FLAKY_REASON in report["reasons"]
     assert report["flaky"] == [RETRIED_NODEID]
+
+
+ALWAYS_503 = """
+import pytest
+
+@pytest.mark.smoke
+def test_health(staging_client):
+    assert staging_client.get("/health").status_code == 200
+
+@pytest.mark.integration
+def test_rate_limited(staging_client):
+    assert staging_client.get("/always-503").status_code == 503
+"""
+
+
+def test_a_test_whose_retried_requests_all_got_the_same_503_is_not_flaky(
+    pytester: pytest.Pytester, read_report: Callable[[Path], Report], server: ScriptedServer
+) -> None:
+    pytester.makepyfile(test_flaky=ALWAYS_503)
+    result, report = gated_run(pytester, read_report, server, "--staging-flaky-fails=all")
+    assert server.count("/always-503") == 3  # retried twice, as the default policy says
+    assert (result.ret, report["verdict"], report["flaky"]) == (0, "GO", [])
+    tests = {test["nodeid"]: test for test in report["tests"]}
+    rate_limited = tests["test_flaky.py::test_rate_limited"]
+    assert (rate_limited["outcome"], rate_limited["flaky"], rate_limited["requests"]) == (
+        "passed",
+        False,
+        3,
+    )
+    result.stdout.no_fnmatch_line("flaky, passed after a retry*")
 
 
 def test_retries_off_the_same_test_fails_instead(
