@@ -128,12 +128,15 @@ def cause(report: pytest.TestReport) -> str | None:
     """The one line that says why a phase failed (its crash message) or skipped (the reason),
     masked, escaped and cut: what the gate's reasons and notes name."""
     longrepr = report.longrepr
+    crash = getattr(longrepr, "reprcrash", None)
     if isinstance(longrepr, tuple | list) and len(longrepr) == 3:  # a skip: (path, line, why)
-        text = str(longrepr[2]).removeprefix("Skipped: ")
-    else:
-        crash = getattr(longrepr, "reprcrash", None)
-        text = str(crash.message) if crash is not None else str(longrepr or "")
-    line = next((line.strip() for line in text.splitlines() if line.strip()), "")
+        lines = [str(longrepr[2]).removeprefix("Skipped: ")]
+    elif crash is not None:
+        lines = [str(crash.message)]
+    else:  # rendered text (a missing fixture; anything xdist sent as a string): its "E" line
+        lines = [line[1:] for line in str(longrepr or "").splitlines() if line.startswith("E ")]
+        lines = lines or str(longrepr or "").splitlines()
+    line = next((line.strip() for text in lines for line in text.splitlines() if line.strip()), "")
     line = shown(line)
     if len(line) > CAUSE_CHARS:
         line = f"{line[:CAUSE_CHARS]}…"
