@@ -1,13 +1,21 @@
-"""Shared by the bundled suites: cases from the manifest, and the client an endpoint needs."""
+"""Shared by the bundled suites: cases from the manifest, the client an endpoint needs, and
+whether the HTTPS checks apply to the target."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
 
+from pytest_staging import StagingTarget
+from pytest_staging.manifest import Manifest
+from pytest_staging.settings import StagingSettings
 from pytest_staging.suite_cases import parametrize
+
+HTTPS_SKIPPED = 'the target is plain HTTP and [security] https = "optional": HTTPS checks skipped'
+"""The one reason of every skipped HTTPS check, so the gate can list them under it."""
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -40,3 +48,30 @@ def client_for(
         return staging_client
 
     return pick
+
+
+@pytest.fixture(scope="session")
+def require_https(
+    staging_target: StagingTarget, staging_settings: StagingSettings, staging_manifest: Manifest
+) -> Callable[[], None]:
+    """Called first in every HTTPS check: on an `https://` target it returns. On plain HTTP
+    the check fails when `[security] https` requires HTTPS (a plain-HTTP production must never
+    GO on security), and is skipped otherwise, with one reason the gate can group by.
+    A call in the test body, not a fixture's set-up, so the check *fails* rather than errors."""
+    if urlsplit(staging_target.url).scheme == "https":
+        return lambda: None
+    security = staging_manifest.security
+    if not security.requires_https(staging_settings.sensitive):
+        return lambda: pytest.skip(HTTPS_SKIPPED)
+    if security.https is None:
+        why = (
+            '[security] https is "required" by default on the sensitive environment '
+            f"{staging_settings.sensitive_environment!r}"
+        )
+    else:
+        why = '[security] https = "required"'
+    problem = (
+        f"{staging_target.url} is plain HTTP and {why}: serve the service over https://, "
+        'or set [security] https = "optional"'
+    )
+    return lambda: pytest.fail(problem, pytrace=False)

@@ -1,9 +1,11 @@
 """Security: an HTTPS service redirects plain HTTP to HTTPS, and its certificate is valid
-and not about to expire."""
+and not about to expire. On a plain-HTTP target both fail or skip as `[security] https` says
+(`require_https` in the suites' conftest)."""
 
 from __future__ import annotations
 
 import ssl
+from collections.abc import Callable
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
@@ -19,17 +21,13 @@ pytestmark = pytest.mark.security
 REDIRECTS = {301, 302, 303, 307, 308}
 
 
-def https_only(target: StagingTarget) -> None:
-    if urlsplit(target.url).scheme != "https":
-        pytest.skip(f"the target {target.url} is plain HTTP")
-
-
 def test_plain_http_is_redirected_to_https(
     staging_target: StagingTarget,
     staging_anonymous_client: httpx.Client,
     staging_manifest: Manifest,
+    require_https: Callable[[], None],
 ) -> None:
-    https_only(staging_target)
+    require_https()
     port = staging_manifest.security.http_port
     if port == 0:
         pytest.skip("security.http_port = 0: the service serves no plain HTTP")
@@ -54,9 +52,12 @@ def test_plain_http_is_redirected_to_https(
 
 
 def test_tls_certificate_is_valid_and_not_expiring(
-    staging_target: StagingTarget, staging_settings: StagingSettings, staging_manifest: Manifest
+    staging_target: StagingTarget,
+    staging_settings: StagingSettings,
+    staging_manifest: Manifest,
+    require_https: Callable[[], None],
 ) -> None:
-    https_only(staging_target)
+    require_https()
     try:
         expires = certificate_expiry(
             staging_target.url, verifying_context(staging_settings), staging_settings.timeout
