@@ -1,5 +1,8 @@
 """Monitoring: the cache is warm enough to carry production traffic
-(checklists ask for a hit rate above 60-80 %)."""
+(checklists ask for a hit rate above 60-80 %).
+
+The value is range-checked in its declared unit first: a percent read as a ratio (45.0
+meaning 45 %) would otherwise count as 4500 % and pass."""
 
 from __future__ import annotations
 
@@ -8,8 +11,11 @@ import pytest
 
 from pytest_staging import assert_status, json_at
 from pytest_staging.manifest import Manifest
+from pytest_staging.redaction import excerpt
 
 pytestmark = pytest.mark.monitoring
+UNIT_RANGES = {"ratio": 1.0, "percent": 100.0}
+"""The largest hit rate each `hit_rate_unit` can express; the smallest is 0."""
 
 
 def test_cache_hit_rate_meets_the_minimum(
@@ -21,9 +27,18 @@ def test_cache_hit_rate_meets_the_minimum(
     response = staging_client.get(cache.path)
     assert_status(response, 200)
     value = json_at(response, cache.hit_rate_field)
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        pytest.fail(f"GET {cache.path}: {cache.hit_rate_field} is {value!r}, not a number")
-    percent = value * 100 if cache.hit_rate_unit == "ratio" else value
+    unit, top = cache.hit_rate_unit, UNIT_RANGES[cache.hit_rate_unit]
+    number = isinstance(value, int | float) and not isinstance(value, bool)
+    if not (number and 0 <= value <= top):  # NaN compares false, inf is above the top
+        a_percent = unit == "ratio" and number and 1 < value <= UNIT_RANGES["percent"]
+        hint = '; if it is a percent, set hit_rate_unit = "percent"' if a_percent else ""
+        pytest.fail(
+            f"GET {cache.path}: {cache.hit_rate_field} is {excerpt(repr(value), 80)}, not a "
+            f'hit rate in monitoring.cache.hit_rate_unit = "{unit}" (a number from 0 to '
+            f"{top:g}){hint}",
+            pytrace=False,
+        )
+    percent = value * 100 if unit == "ratio" else value
     assert percent >= cache.min_hit_rate, (
         f"GET {cache.path}: cache hit rate {percent:.1f} % is below "
         f"monitoring.cache.min_hit_rate {cache.min_hit_rate:g} %"

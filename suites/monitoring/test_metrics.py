@@ -1,5 +1,9 @@
-"""Monitoring: `/metrics` is valid Prometheus text and exposes the series dashboards
-and alerts are built on."""
+"""Monitoring: `/metrics` is an exposition Prometheus can scrape, and it has samples for the
+series dashboards and alerts are built on.
+
+Prometheus picks its parser by content type and refuses one it does not know, so the
+content type is judged before the body. A family with only `# HELP`/`# TYPE` lines has no
+value to graph or alert on: a series counts as exposed only with at least one sample."""
 
 from __future__ import annotations
 
@@ -11,36 +15,73 @@ from pytest_staging.manifest import Manifest
 from pytest_staging.redaction import excerpt
 
 pytestmark = pytest.mark.monitoring
+PROMETHEUS_TEXT = "text/plain"
+OPENMETRICS = "application/openmetrics-text"
+SAMPLE_SUFFIXES = {
+    "counter": ("_total",),
+    "histogram": ("_bucket", "_count", "_sum"),
+    "summary": ("_count", "_sum"),
+}
+"""The sample names a family's type adds to its name, to recognise a declared series that
+is described but has no sample."""
 
 
 @pytest.fixture(scope="module")
-def exposed(staging_client: httpx.Client, staging_manifest: Manifest) -> set[str]:
-    """Every family and sample name the metrics endpoint exposes."""
-    from prometheus_client.parser import text_string_to_metric_families
-
+def metrics(staging_client: httpx.Client, staging_manifest: Manifest) -> httpx.Response:
     path = staging_manifest.monitoring.metrics_path
     if path is None:
         pytest.skip("monitoring.metrics_path is not declared in the manifest")
-    response = staging_client.get(path)
-    assert_status(response, 200)
-    names: set[str] = set()
-    try:
-        for family in text_string_to_metric_families(response.text):
-            names.add(family.name)
-            names.update(sample.name for sample in family.samples)
-    except ValueError as exc:
-        problem = f"GET {path} is not Prometheus text: {exc}: {excerpt(response.text, 200)}"
-        raise pytest.fail.Exception(problem, pytrace=False) from None
-    return names
+    return staging_client.get(path)
 
 
-def test_metrics_parse_as_prometheus_text(exposed: set[str]) -> None:
-    assert exposed, "the metrics endpoint exposes no series at all"
+def test_metrics_parse_as_prometheus_text(metrics: httpx.Response) -> None:
+    sampled, described = exposed(metrics)
+    only = " (families with only # HELP/# TYPE lines are not exposed)" if described else ""
+    assert sampled, f"GET {metrics.request.url.path}: no series has a sample{only}"
 
 
-def test_declared_series_are_exposed(exposed: set[str], staging_manifest: Manifest) -> None:
+def test_declared_series_are_exposed(metrics: httpx.Response, staging_manifest: Manifest) -> None:
     declared = staging_manifest.monitoring.series
     if not declared:
         pytest.skip("monitoring.series is not declared in the manifest")
-    missing = [name for name in declared if name not in exposed]
-    assert not missing, f"series missing from the metrics endpoint: {', '.join(missing)}"
+    sampled, described = exposed(metrics)
+    missing = [name for name in declared if name not in sampled]
+    bare = [name for name in missing if name in described]
+    why = f" ({', '.join(bare)}: # HELP/# TYPE only, no sample)" if bare else ""
+    assert not missing, f"series missing from the metrics endpoint: {', '.join(missing)}{why}"
+
+
+def exposed(response: httpx.Response) -> tuple[set[str], set[str]]:
+    """The family and sample names that have samples, and the names (with their types'
+    sample suffixes) of families without any; fails the test when the answer is not an
+    exposition Prometheus would read."""
+    __tracebackhide__ = True
+    assert_status(response, 200)
+    where = f"GET {response.request.url.path}"
+    content_type = response.headers.get("content-type", "")
+    media_type = content_type.partition(";")[0].strip().lower()
+    if media_type == OPENMETRICS:
+        from prometheus_client.openmetrics.parser import text_string_to_metric_families
+    elif media_type == PROMETHEUS_TEXT:
+        from prometheus_client.parser import text_string_to_metric_families
+    else:
+        pytest.fail(
+            f"{where} (monitoring.metrics_path) answered Content-Type "
+            f"{excerpt(content_type, 80) or 'none'}; expected Prometheus text "
+            f"({PROMETHEUS_TEXT}; version=0.0.4) or OpenMetrics ({OPENMETRICS})",
+            pytrace=False,
+        )
+    sampled: set[str] = set()
+    described: set[str] = set()
+    try:
+        for family in text_string_to_metric_families(response.text):
+            if family.samples:
+                sampled.add(family.name)
+                sampled.update(sample.name for sample in family.samples)
+            else:
+                suffixes = SAMPLE_SUFFIXES.get(family.type, ())
+                described.update([family.name, *(family.name + s for s in suffixes)])
+    except ValueError as exc:
+        problem = f"{where} is not {media_type}: {exc}: {excerpt(response.text, 200)}"
+        raise pytest.fail.Exception(problem, pytrace=False) from None
+    return sampled, described - sampled
