@@ -101,83 +101,125 @@ class LoadPlan:
         return f"{what}: {self.users} users for {self.duration_s:g}s"
 
 
+DEFAULT_ERROR_RATE = 0.1
+"""Percent of a load run's requests that may fail when `error_rate` is not given (the
+seeds' "error rate < 0.1 %"): a run with failures is never OK without a limit one sees."""
+
+
+def percent(rate: float) -> str:
+    """A rate in percent as a person writes it: 100, 19.65, 0.05, 0."""
+    return f"{rate:.2f}".rstrip("0").rstrip(".")
+
+
 @dataclass(frozen=True)
 class Check:
-    """One threshold against the run's value."""
+    """One threshold against the run's value: a sentence for the reasons, a short form for the
+    load line (`error rate 100% > 0.1% (default)`); `default` when the limit was not given."""
 
     metric: str
     value: float
     limit: float
     ok: bool
     message: str
+    summary: str
+    default: bool = False
 
     def to_dict(self) -> dict[str, Any]:
-        return {"metric": self.metric, "value": self.value, "limit": self.limit, "ok": self.ok}
+        return {
+            "metric": self.metric,
+            "value": self.value,
+            "limit": self.limit,
+            "ok": self.ok,
+            "default": self.default,
+        }
 
 
 @dataclass(frozen=True)
 class LoadThresholds:
-    """What a load run must reach; None leaves a metric unchecked. An empty run never passes."""
+    """What a load run must reach; None leaves a metric unchecked, except the error rate,
+    which then has the limit DEFAULT_ERROR_RATE. An empty run never passes."""
 
     p95_ms: float | None = None
     error_rate: float | None = None
-    """Percent of requests that failed."""
+    """Percent of requests that may fail; None applies DEFAULT_ERROR_RATE."""
     min_rps: float | None = None
     min_requests: int = 1
 
+    @property
+    def error_rate_limit(self) -> float:
+        return DEFAULT_ERROR_RATE if self.error_rate is None else self.error_rate
+
     def checks(self, result: LoadResult) -> list[Check]:
-        checks = [
-            Check(
-                "min_requests",
-                result.requests,
-                self.min_requests,
-                result.requests >= self.min_requests,
-                f"the run made {result.requests} request(s), fewer than min_requests = "
-                f"{self.min_requests}: an empty or starved run never passes",
-            )
-        ]
+        checks = [_requests_check(result, self.min_requests)]
         if self.p95_ms is not None:
+            ok = result.p95_ms <= self.p95_ms
             checks.append(
                 Check(
                     "p95_ms",
                     result.p95_ms,
                     self.p95_ms,
-                    result.p95_ms <= self.p95_ms,
+                    ok,
                     f"p95 {result.p95_ms:g} ms is above the limit p95_ms = {self.p95_ms:g} ms",
+                    f"p95 {result.p95_ms:g} ms {'<=' if ok else '>'} {self.p95_ms:g} ms",
                 )
             )
-        if self.error_rate is not None:
-            checks.append(
-                Check(
-                    "error_rate",
-                    round(result.failure_rate, 3),
-                    self.error_rate,
-                    result.failure_rate <= self.error_rate,
-                    f"failure rate {result.failure_rate:.2f}% ({result.failures} of "
-                    f"{result.requests}) is above the limit error_rate = {self.error_rate:g}%",
-                )
-            )
+        checks.append(_error_rate_check(result, self.error_rate_limit, self.error_rate is None))
         if self.min_rps is not None:
+            ok = result.rps >= self.min_rps
             checks.append(
                 Check(
                     "min_rps",
                     round(result.rps, 1),
                     self.min_rps,
-                    result.rps >= self.min_rps,
+                    ok,
                     f"throughput {result.rps:.1f} req/s is below the limit "
                     f"min_rps = {self.min_rps:g} req/s",
+                    f"{result.rps:.1f} req/s {'>=' if ok else '<'} {self.min_rps:g} req/s",
                 )
             )
         return checks
 
     def to_dict(self) -> dict[str, Any]:
+        """The limits in force, the default error rate included."""
         limits = {
             "p95_ms": self.p95_ms,
-            "error_rate": self.error_rate,
+            "error_rate": self.error_rate_limit,
             "min_rps": self.min_rps,
             "min_requests": self.min_requests,
         }
         return {name: value for name, value in limits.items() if value is not None}
+
+
+def _requests_check(result: LoadResult, least: int) -> Check:
+    ok = result.requests >= least
+    return Check(
+        "min_requests",
+        result.requests,
+        least,
+        ok,
+        f"the run made {result.requests} request(s), fewer than min_requests = "
+        f"{least}: an empty or starved run never passes",
+        f"{result.requests} requests {'>=' if ok else '<'} min_requests {least}",
+    )
+
+
+def _error_rate_check(result: LoadResult, limit: float, default: bool) -> Check:
+    """Broken, it names the top failure causes from locust's failure table too."""
+    rate = result.failure_rate
+    ok = rate <= limit
+    given = " (the default; set error_rate to allow more)" if default else ""
+    causes = result.top_failures()
+    return Check(
+        "error_rate",
+        round(rate, 3),
+        limit,
+        ok,
+        f"failure rate {rate:.2f}% ({result.failures} of {result.requests}) is above the limit "
+        f"error_rate = {limit:g}%{given}{'; ' + causes if causes else ''}",
+        f"error rate {percent(rate)}% {'<=' if ok else '>'} {limit:g}%"
+        f"{' (default)' if default else ''}",
+        default,
+    )
 
 
 def generated_locustfile(tasks: tuple[LoadTask, ...], wait_ms: float = 0.0) -> str:

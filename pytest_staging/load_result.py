@@ -2,15 +2,74 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from pytest_staging.redaction import redactor
+
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Callable, Iterable, Mapping
 
     from pytest_staging.load_plan import Check, LoadPlan, LoadThresholds
 
 _NUMBERS = ("requests", "failures", "rps", "p50_ms", "p95_ms", "p99_ms", "max_ms")
+_BAD_STATUS = re.compile(r"^LocustBadStatusCode\(code=(\d+)\)$")
+_CAUGHT = re.compile(r"^CatchResponseError\((.*)\)$", re.DOTALL)
+_CAUSE_CHARS = 160
+CAUSES_KEPT = 10
+"""Failure causes kept in the report, most frequent first; the reasons name the top 3."""
+CAUSES_NAMED = 3
+
+
+def cause_of(error: str) -> str:
+    """locust's error text as one short line: `HTTP 503` for a bad status, the exception
+    otherwise (`ConnectionRefusedError(111, 'Connection refused')`), unwrapped and cut."""
+    caught = _CAUGHT.match(error)
+    text = caught[1].strip("'\"") if caught else error
+    status = _BAD_STATUS.match(text)
+    if status:
+        return f"HTTP {status[1]}"
+    words = " ".join(text.split())  # one line; other control characters escaped, not sent
+    line = redactor.redact("".join(c if c.isprintable() else ascii(c)[1:-1] for c in words))
+    return line if len(line) <= _CAUSE_CHARS else line[: _CAUSE_CHARS - 3] + "..."
+
+
+@dataclass(frozen=True)
+class FailureCause:
+    """One cause of failed requests, summed over the request names it hit."""
+
+    cause: str
+    count: int
+    requests: tuple[str, ...]
+
+    def describe(self, named: int = 3) -> str:
+        """`HTTP 503 (120, GET /health)`: the cause, how often, and where."""
+        more = len(self.requests) - named
+        where = ", ".join(self.requests[:named]) + (f" and {more} more" if more > 0 else "")
+        return f"{self.cause} ({self.count}, {where})"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"cause": self.cause, "count": self.count, "requests": list(self.requests)}
+
+
+def failure_causes(errors: Iterable[Mapping[str, Any]]) -> tuple[FailureCause, ...]:
+    """locust's failure table (one row per request name and error) grouped by cause; causes
+    and, within one, request names ordered by count (then name), so the text is stable."""
+    hits: dict[str, dict[str, int]] = {}
+    for row in errors:
+        per_request = hits.setdefault(cause_of(str(row["error"])), {})
+        name = str(row["name"])
+        per_request[name] = per_request.get(name, 0) + int(row["occurrences"])
+    causes = [
+        FailureCause(cause, sum(counts.values()), tuple(sorted(counts, key=_most(counts))))
+        for cause, counts in hits.items()
+    ]
+    return tuple(sorted(causes, key=lambda cause: (-cause.count, cause.cause)))
+
+
+def _most(counts: Mapping[str, int]) -> Callable[[str], tuple[int, str]]:
+    return lambda name: (-counts[name], name)
 
 
 @dataclass(frozen=True)
@@ -33,6 +92,8 @@ class LoadResult:
     max_ms: float
     endpoints: tuple[Mapping[str, Any], ...] = ()
     history: tuple[Mapping[str, Any], ...] = ()
+    causes: tuple[FailureCause, ...] = ()
+    """Why requests failed, most frequent first (locust's failure table)."""
 
     @property
     def failure_rate(self) -> float:
@@ -56,7 +117,16 @@ class LoadResult:
             **{key: float(value or 0) for key, value in numbers.items()},
             endpoints=tuple(document.get("endpoints", ())),
             history=tuple(document.get("history", ())),
+            causes=failure_causes(document.get("errors", ())),
         )
+
+    def top_failures(self, named: int = CAUSES_NAMED) -> str:
+        """`top failures: HTTP 503 (120, GET /health); ...`, or "" when none failed."""
+        if not self.causes:
+            return ""
+        shown = "; ".join(cause.describe() for cause in self.causes[:named])
+        more = len(self.causes) - named
+        return f"top failures: {shown}{f'; {more} more cause(s)' if more > 0 else ''}"
 
     def describe(self) -> str:
         return (
@@ -66,7 +136,9 @@ class LoadResult:
         )
 
     def to_dict(self, thresholds: LoadThresholds, checks: list[Check]) -> dict[str, Any]:
-        """The `load` entry of the JSON report."""
+        """The `load` entry of the JSON report; `notes` are what its load line shows after the
+        totals: the error-rate limit in force, every broken limit, the top failure causes."""
+        notes = [check.summary for check in checks if check.metric == "error_rate" or not check.ok]
         return {
             "name": self.name,
             "users": self.users,
@@ -90,4 +162,6 @@ class LoadResult:
             "thresholds": thresholds.to_dict(),
             "checks": [check.to_dict() for check in checks],
             "ok": all(check.ok for check in checks),
+            "failure_causes": [cause.to_dict() for cause in self.causes[:CAUSES_KEPT]],
+            "notes": [*notes, self.top_failures()] if self.causes else notes,
         }

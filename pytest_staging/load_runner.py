@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 import signal
 import socket
@@ -53,9 +54,11 @@ def locust_available() -> bool:
     return find_spec("locust") is not None
 
 
-def reporter_path() -> Path:
-    """The reporter file locust loads beside the locustfile (a real file of the package)."""
-    return Path(locust_side.__file__).with_name("reporter.py")
+def side_files() -> list[Path]:
+    """The files locust loads beside every locustfile (real files of the package): the TLS
+    trust for users that choose none, then the reporter."""
+    folder = Path(locust_side.__file__).parent
+    return [folder / "trust.py", folder / "reporter.py"]
 
 
 def locustfile_for(plan: LoadPlan, workdir: Path) -> Path:
@@ -76,14 +79,14 @@ def locust_command(plan: LoadPlan, locustfile: Path, url: str) -> list[str]:
         "-m",
         "locust",
         "--locustfile",
-        f"{locustfile},{reporter_path()}",
+        ",".join(str(path) for path in (locustfile, *side_files())),
         "--headless",
         "--users",
         str(plan.users),
         "--spawn-rate",
         f"{plan.rate:g}",
         "--run-time",
-        f"{plan.duration_s:g}s",
+        f"{math.ceil(plan.duration_s)}s",  # locust reads whole seconds only
         "--host",
         url,
         "--only-summary",

@@ -127,7 +127,10 @@ class StagingLoad:
         timeout_s: float | None = None,
         **distributed: Any,
     ) -> LoadResult:
-        """Build a plan (tasks as `LoadTask`s or plain GET paths) and run it; see `run_plan`."""
+        """Build a plan (tasks as `LoadTask`s or plain GET paths) and run it; see `run_plan`.
+
+        Without `error_rate`, the default limit `load_plan.DEFAULT_ERROR_RATE` applies.
+        """
         plan = LoadPlan(
             users=users,
             spawn_rate=spawn_rate,

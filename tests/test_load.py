@@ -29,13 +29,14 @@ from pytest_staging.demo.modes import DEMO_PASSWORD, DEMO_USERNAME, DemoOptions
 from pytest_staging.demo.server import DemoServer
 from pytest_staging.load_plan import (
     ALL_CORES,
+    DEFAULT_ERROR_RATE,
     LoadPlan,
     LoadTask,
     LoadThresholds,
     generated_locustfile,
     seconds,
 )
-from pytest_staging.load_result import LoadResult
+from pytest_staging.load_result import FailureCause, LoadResult, cause_of, failure_causes
 from pytest_staging.load_runner import LOG_FILE, LoadError, locust_command, run_load
 from pytest_staging.locust_side import HEADERS_ENV
 
@@ -127,7 +128,7 @@ def test_the_command_line_bounds_the_run_and_says_how_it_spreads() -> None:
     )
 
     assert command[:3] == [sys.executable, "-m", "locust"]
-    assert command[command.index("--run-time") + 1] == "2.5s"
+    assert command[command.index("--run-time") + 1] == "3s"  # locust reads whole seconds
     assert command[command.index("--users") + 1] == "5"
     assert command[command.index("--processes") + 1] == "-1"
     # forked workers reach their master on loopback, on a port of this run's own
@@ -166,47 +167,158 @@ def test_every_broken_threshold_names_its_metric_value_and_limit() -> None:
     thresholds = LoadThresholds(p95_ms=100, error_rate=1, min_rps=150, min_requests=50)
     checks = thresholds.checks(result_with())
 
-    assert [(c.metric, c.value, c.limit, c.ok) for c in checks] == [
-        ("min_requests", 200, 50, True),
-        ("p95_ms", 120.0, 100, False),
-        ("error_rate", 5.0, 1, False),
-        ("min_rps", 100.0, 150, False),
+    assert [(c.metric, c.value, c.limit, c.ok, c.default) for c in checks] == [
+        ("min_requests", 200, 50, True, False),
+        ("p95_ms", 120.0, 100, False, False),
+        ("error_rate", 5.0, 1, False, False),
+        ("min_rps", 100.0, 150, False, False),
     ]
     assert [c.message for c in checks if not c.ok] == [
         "p95 120 ms is above the limit p95_ms = 100 ms",
         "failure rate 5.00% (10 of 200) is above the limit error_rate = 1%",
         "throughput 100.0 req/s is below the limit min_rps = 150 req/s",
     ]
+    assert [c.summary for c in checks] == [
+        "200 requests >= min_requests 50",
+        "p95 120 ms > 100 ms",
+        "error rate 5% > 1%",
+        "100.0 req/s < 150 req/s",
+    ]
 
 
 def test_thresholds_met_exactly_pass_and_unset_ones_are_not_checked() -> None:
     met = LoadThresholds(p95_ms=120, error_rate=5, min_rps=100, min_requests=200)
     assert all(check.ok for check in met.checks(result_with()))
-    assert [check.metric for check in LoadThresholds().checks(result_with())] == ["min_requests"]
-    assert LoadThresholds(p95_ms=100).to_dict() == {"p95_ms": 100, "min_requests": 1}
+    assert [c.metric for c in LoadThresholds().checks(result_with(failures=0))] == [
+        "min_requests",
+        "error_rate",
+    ]
+    assert LoadThresholds(p95_ms=100).to_dict() == {
+        "p95_ms": 100,
+        "error_rate": DEFAULT_ERROR_RATE,
+        "min_requests": 1,
+    }
+
+
+def test_without_an_error_rate_the_default_limit_applies_and_says_so() -> None:
+    """Defect 5 by hand: every request failed and no error_rate was given."""
+    all_failed = result_with(
+        requests=40, failures=40, causes=(FailureCause("HTTP 503", 40, ("x",)),)
+    )
+    checks = LoadThresholds().checks(all_failed)
+    (error_rate,) = [c for c in checks if c.metric == "error_rate"]
+
+    assert DEFAULT_ERROR_RATE == 0.1
+    assert (error_rate.value, error_rate.limit, error_rate.ok, error_rate.default) == (
+        100.0,
+        0.1,
+        False,
+        True,
+    )
+    assert error_rate.summary == "error rate 100% > 0.1% (default)"
+    assert error_rate.message == (
+        "failure rate 100.00% (40 of 40) is above the limit error_rate = 0.1% "
+        "(the default; set error_rate to allow more); top failures: HTTP 503 (40, x)"
+    )
+    one_in_a_thousand = result_with(requests=1000, failures=1)
+    (within,) = [c for c in LoadThresholds().checks(one_in_a_thousand) if c.metric == "error_rate"]
+    assert (within.ok, within.summary) == (True, "error rate 0.1% <= 0.1% (default)")
+    given = LoadThresholds(error_rate=100).checks(all_failed)
+    assert all(check.ok and not check.default for check in given)
 
 
 def test_an_empty_run_never_passes() -> None:
     empty = result_with(requests=0, failures=0, rps=0.0, p95_ms=0.0)
-    (check,) = LoadThresholds().checks(empty)
+    check, error_rate = LoadThresholds().checks(empty)
 
     assert not check.ok
+    assert error_rate.ok  # no request, none failed: min_requests says what is wrong
     assert check.message == (
         "the run made 0 request(s), fewer than min_requests = 1: an empty or starved run never passes"
     )
     assert empty.failure_rate == 0.0
 
 
-def test_the_report_entry_carries_totals_limits_and_checks() -> None:
+def test_the_report_entry_carries_totals_limits_checks_and_causes() -> None:
     thresholds = LoadThresholds(p95_ms=100)
-    result = result_with(endpoints=({"name": "GET /api/items", "requests": 200},))
+    result = result_with(
+        endpoints=({"name": "GET /api/items", "requests": 200},),
+        causes=(FailureCause("HTTP 503", 10, ("GET /api/items",)),),
+    )
     entry = result.to_dict(thresholds, thresholds.checks(result))
 
     assert entry["ok"] is False
     assert entry["failure_rate"] == 5.0
     assert entry["percentiles"] == {"p50_ms": 10.0, "p95_ms": 120.0, "p99_ms": 200.0, "max_ms": 250}
-    assert entry["checks"][1] == {"metric": "p95_ms", "value": 120.0, "limit": 100, "ok": False}
+    assert entry["checks"][1:] == [
+        {"metric": "p95_ms", "value": 120.0, "limit": 100, "ok": False, "default": False},
+        {"metric": "error_rate", "value": 5.0, "limit": 0.1, "ok": False, "default": True},
+    ]
+    assert entry["thresholds"] == {"p95_ms": 100, "error_rate": 0.1, "min_requests": 1}
     assert entry["endpoints"] == [{"name": "GET /api/items", "requests": 200}]
+    assert entry["failure_causes"] == [
+        {"cause": "HTTP 503", "count": 10, "requests": ["GET /api/items"]}
+    ]
+    assert entry["notes"] == [
+        "p95 120 ms > 100 ms",
+        "error rate 5% > 0.1% (default)",
+        "top failures: HTTP 503 (10, GET /api/items)",
+    ]
+
+
+LOCUST_ERRORS = [  # rows of locust's failure table, as the reporter writes them
+    {"method": "GET", "name": "health", "error": "LocustBadStatusCode(code=503)", "occurrences": 7},
+    {
+        "method": "GET",
+        "name": "GET /api/items",
+        "error": "SSLCertVerificationError(1, '[SSL: CERTIFICATE_VERIFY_FAILED] certificate "
+        "verify failed: unable to get local issuer certificate (_ssl.c:1006)')",
+        "occurrences": 30,
+    },
+    {
+        "method": "GET",
+        "name": "GET /x",
+        "error": "CatchResponseError('HTTP 503')",
+        "occurrences": 2,
+    },
+    {
+        "method": "POST",
+        "name": "create",
+        "error": "ConnectionRefusedError(111, 'Connection refused')",
+        "occurrences": 4,
+    },
+    {"method": "GET", "name": "odd", "error": "ValueError('a\nb\x1b[2J')", "occurrences": 1},
+]
+
+
+def test_failure_causes_group_locusts_table_by_cause_most_frequent_first() -> None:
+    causes = failure_causes(LOCUST_ERRORS)
+
+    assert [(c.cause, c.count, c.requests) for c in causes] == [
+        (
+            "SSLCertVerificationError(1, '[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify "
+            "failed: unable to get local issuer certificate (_ssl.c:1006)')",
+            30,
+            ("GET /api/items",),
+        ),
+        ("HTTP 503", 9, ("health", "GET /x")),
+        ("ConnectionRefusedError(111, 'Connection refused')", 4, ("create",)),
+        ("ValueError('a b\\x1b[2J')", 1, ("odd",)),
+    ]
+    result = result_with(failures=44, causes=causes)
+    assert result.top_failures() == (
+        f"top failures: {causes[0].cause} (30, GET /api/items); HTTP 503 (9, health, GET /x); "
+        "ConnectionRefusedError(111, 'Connection refused') (4, create); 1 more cause(s)"
+    )
+    assert result_with(failures=0).top_failures() == ""
+
+
+def test_a_cause_is_one_short_printable_line() -> None:
+    assert cause_of("RuntimeError('line one\nline two')") == "RuntimeError('line one line two')"
+    assert cause_of("Boom('\x1b[2Jfake')") == "Boom('\\x1b[2Jfake')"
+    long = cause_of("E('" + "x" * 400 + "')")
+    assert len(long) == 160
+    assert long.endswith("...")
 
 
 def plan_in(text: str) -> Any:
@@ -521,13 +633,19 @@ def test_broken_load_thresholds_and_an_empty_run_fail_the_gate_by_name(
     busy, idle = runs["test_unreachable_throughput"], runs["test_idle_users"]
     assert busy["ok"] is False
     assert busy["requests"] > 0
-    assert busy["thresholds"] == {"min_rps": 100000, "min_requests": 1}
+    assert busy["thresholds"] == {"min_rps": 100000, "error_rate": 0.1, "min_requests": 1}
     assert {c["metric"]: c["ok"] for c in busy["checks"]} == {
         "min_requests": True,
+        "error_rate": True,
         "min_rps": False,
     }
+    assert busy["notes"][0] == "error rate 0% <= 0.1% (default)"
     assert (idle["ok"], idle["requests"]) == (False, 0)
-    assert idle["checks"] == [{"metric": "min_requests", "value": 0, "limit": 1, "ok": False}]
+    assert idle["checks"] == [
+        {"metric": "min_requests", "value": 0, "limit": 1, "ok": False, "default": False},
+        {"metric": "error_rate", "value": 0, "limit": 0.1, "ok": True, "default": True},
+    ]
+    assert idle["notes"] == ["0 requests < min_requests 1", "error rate 0% <= 0.1% (default)"]
 
 
 NO_RESULT_TESTS = """
@@ -564,9 +682,11 @@ def test_a_load_run_without_a_result_is_no_go_even_within_the_pass_rate(
     assert (performance["pass_rate"], performance["threshold"]) == (pytest.approx(90.9091), 90)
     assert performance["ok"] is False
     name = LoadPlan(users=1, duration_s=1, locustfile=Path("no-such-locustfile.py")).name
-    assert report["reasons"] == [
+    reasons = report["reasons"]
+    assert (
         f"performance: load {name}: no result: locustfile no-such-locustfile.py does not exist"
-    ]
+    ) in reasons
+    assert not [reason for reason in reasons if "pass rate" in reason]  # 90.9 % is within 90
 
 
 SENSITIVE_MANIFEST = """

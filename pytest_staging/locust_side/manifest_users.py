@@ -8,7 +8,6 @@ to distributed workers as it is.
 
 from __future__ import annotations
 
-import functools
 import json
 import os
 from typing import Any
@@ -23,6 +22,19 @@ CA_BUNDLE_ENV = "PYTEST_STAGING_LOAD_CA_BUNDLE"
 INSECURE_ENV = "PYTEST_STAGING_LOAD_INSECURE"
 
 HEADERS: dict[str, str] = json.loads(os.environ.get(HEADERS_ENV) or "{}")
+CA_BUNDLE = os.environ.get(CA_BUNDLE_ENV) or None
+INSECURE = os.environ.get(INSECURE_ENV) == "1"
+
+
+def ssl_context(cafile: str | None = None) -> gevent.ssl.SSLContext:
+    """The TLS trust of the pytest run: no verification when insecure, else the CA bundle.
+
+    geventhttpclient calls this with a `cafile` of its own (certifi's), which is
+    used only when no bundle was given: it must never replace the bundle.
+    """
+    if INSECURE:
+        return gevent.ssl._create_unverified_context()
+    return gevent.ssl.create_default_context(cafile=CA_BUNDLE or cafile)
 
 
 def _task(spec: dict[str, Any]) -> Any:
@@ -40,7 +52,5 @@ class ManifestUser(FastHttpUser):
 
     wait_time = constant(PLAN.get("wait_ms", 0) / 1000)
     tasks = {_task(spec): spec["weight"] for spec in PLAN.get("tasks", [])}  # type: ignore[assignment]  # noqa: RUF012 - locust takes a dict of task: weight
-    insecure = os.environ.get(INSECURE_ENV) == "1"
-    ssl_context_factory = functools.partial(
-        gevent.ssl.create_default_context, cafile=os.environ.get(CA_BUNDLE_ENV) or None
-    )
+    insecure = INSECURE  # geventhttpclient checks the host name unless insecure
+    ssl_context_factory = staticmethod(ssl_context)  # a factory, not a method

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import gevent
 from locust import events
 from locust.runners import WorkerRunner
+from locust.stats import StatsError
 
 from pytest_staging.locust_side import OUTPUT_ENV, PARENT_ENV, PROGRESS_FILE, RESULT_FILE
 
@@ -60,6 +61,16 @@ def _entry(entry: StatsEntry) -> dict[str, Any]:
         "p95_ms": entry.get_response_time_percentile(0.95),
         "p99_ms": entry.get_response_time_percentile(0.99),
         "max_ms": entry.max_response_time,
+    }
+
+
+def _error(error: StatsError) -> dict[str, Any]:
+    """One row of locust's failure table: the request, what went wrong, how often."""
+    return {
+        "method": error.method,
+        "name": error.name,
+        "error": StatsError.parse_error(error.error),
+        "occurrences": error.occurrences,
     }
 
 
@@ -125,5 +136,6 @@ def _on_quitting(environment: Environment, **_: Any) -> None:
             "elapsed_s": round(_elapsed(), 3),
             "endpoints": [_entry(entry) for entry in environment.stats.entries.values()],
             "history": _history,
+            "errors": [_error(error) for error in environment.stats.errors.values()],
         },
     )
