@@ -114,7 +114,9 @@ def test_a_missing_file_cannot_be_read(tmp_path: Path) -> None:
 def test_a_directory_cannot_be_read_as_a_manifest(tmp_path: Path) -> None:
     with pytest.raises(ManifestError) as info:
         manifest.load(tmp_path)
-    assert info.value.problems == ["cannot read it: it is a directory, not a regular file: name a file"]
+    assert info.value.problems == [
+        "cannot read it: it is a directory, not a regular file: name a file"
+    ]
 
 
 def test_invalid_toml_gives_the_line_and_column(tmp_path: Path) -> None:
