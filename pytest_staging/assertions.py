@@ -2,8 +2,10 @@
 
 Each helper hides itself from the traceback, so a failure points at the
 test's line; messages name the request, the expectation, the JSON pointer of
-the offending value and a redacted, cut body excerpt. Schemas are compiled
-once and reused.
+the offending value and a redacted, cut body excerpt. Whatever the target
+chose (the path it redirected to, a header value, a value in its body) is
+shown `printable`: it cannot steer the terminal. Schemas are compiled once
+and reused.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from pytest_staging import json_pointer, schemas
-from pytest_staging.redaction import response_excerpt
+from pytest_staging.redaction import response_excerpt, shown
 
 if TYPE_CHECKING:
     import httpx
@@ -29,7 +31,8 @@ def _describe(response: httpx.Response) -> str:
 
 
 def _fail(response: httpx.Response, problem: str) -> AssertionError:
-    return AssertionError(f"{_describe(response)}: {problem}\nbody: {response_excerpt(response)}")
+    what = shown(f"{_describe(response)}: {problem}")
+    return AssertionError(f"{what}\nbody: {response_excerpt(response)}")
 
 
 def _validator(schema: Mapping[str, Any]) -> Validator:

@@ -12,10 +12,17 @@ The transports, outermost first:
 - httpx's `HTTPTransport`. The client sets `trust_env=False` and takes the proxy
   for the target from the environment itself, so proxied requests are timed
   by the same transport.
+
+A request that gets no usable answer raises httpx's own exception (retries and
+`pytest.raises` see what they expect); `failure_line` says the same in one line
+naming the request, the cause and what to check, which is what a failed test's
+report shows (see `carrier.py`).
 """
 
 from __future__ import annotations
 
+import errno
+import socket
 import ssl
 import urllib.request
 from typing import TYPE_CHECKING
@@ -24,8 +31,10 @@ from urllib.parse import urlsplit
 import httpx
 
 from pytest_staging import timing
+from pytest_staging.readiness import certificate_problem
 from pytest_staging.recording import RequestLog, RequestRecord
-from pytest_staging.retrying import RetryPolicy, RetryTransport
+from pytest_staging.redaction import printable, shown
+from pytest_staging.retrying import _NO_RESPONSE, RetryPolicy, RetryTransport
 from pytest_staging.sinks import wire_event_hooks
 
 if TYPE_CHECKING:
@@ -46,20 +55,126 @@ _TIMEOUT_PHASES: dict[type[httpx.TimeoutException], str] = {
 }
 
 
-def _named(exc: httpx.TransportError, request: httpx.Request) -> httpx.TransportError:
-    """A timeout that says which request waited and how long (httpx says only "timed out"),
-    same type, so retries and `pytest.raises` see what they expect; other errors are returned
-    as they are."""
+def _timeout(exc: httpx.TransportError, request: httpx.Request) -> str | None:
+    """What a timeout waited for (httpx says only "timed out"), or None for other errors."""
     phase = next((name for kind, name in _TIMEOUT_PHASES.items() if isinstance(exc, kind)), None)
     if phase is None:
-        return exc
+        return None
     seconds = request.extensions.get("timeout", {}).get(phase)
     waited = f"{seconds:g} s" if isinstance(seconds, int | float) else "the timeout"
-    message = (
-        f"{request.method} {request.url.path}: no answer within {waited} "
-        f"({phase} timeout, --staging-timeout): {exc}"
+    return f"no answer within {waited} ({phase} timeout, --staging-timeout)"
+
+
+def _named(exc: httpx.TransportError, request: httpx.Request) -> httpx.TransportError:
+    """A timeout that says which request waited and how long, same type, so retries and
+    `pytest.raises` see what they expect; other errors are returned as they are."""
+    waited = _timeout(exc, request)
+    if waited is None:
+        return exc
+    return type(exc)(f"{_request_name(request)}: {waited}: {exc}", request=request)
+
+
+def _request_name(request: httpx.Request) -> str:
+    """Method and path: never the query string or the URL's credentials; the path, which a
+    redirect lets the target choose, `printable`."""
+    return f"{request.method} {printable(request.url.path)}"
+
+
+def failure_line(exc: BaseException) -> str | None:
+    """One line for a request that got no usable answer, or None if `exc` is not httpx's
+    `RequestError`: the request, the cause and what to check, e.g. `GET /api/items:
+    connection refused by 127.0.0.1:8001: is the service running, is --staging-url right?`.
+    Text the target sent (a broken status line) is masked and `printable`."""
+    if not isinstance(exc, httpx.RequestError):
+        return None
+    try:
+        request = exc.request
+    except RuntimeError:  # raised without its request (never by httpx's client)
+        return shown(f"{type(exc).__name__}: {exc}")
+    return shown(f"{_request_name(request)}: {_cause(exc, request)}")
+
+
+_DETAIL_CHARS = 200
+_CAUSES: tuple[tuple[type[httpx.RequestError], str], ...] = (
+    (httpx.TooManyRedirects, "too many redirects (a loop?): check where the service redirects it"),
+    (
+        httpx.DecodingError,
+        "the answer of {where} could not be decoded ({detail}): check the Content-Encoding "
+        "and charset it sends",
+    ),
+    (httpx.UnsupportedProtocol, "{detail}: the URL must start with http:// or https://"),
+    (httpx.ProxyError, "the proxy failed ({detail}): check HTTP_PROXY, HTTPS_PROXY and NO_PROXY"),
+    (
+        httpx.LocalProtocolError,
+        "the request is not valid HTTP ({detail}): check its headers and --staging-header",
+    ),
+)
+"""Errors whose class alone says what happened; the others are told by what lies behind."""
+
+
+def _cause(exc: httpx.RequestError, request: httpx.Request) -> str:
+    url = request.url
+    host = f"[{url.host}]" if ":" in url.host else url.host
+    where = f"{host}:{origin(url)[2]}"
+    detail = str(exc)[:_DETAIL_CHARS] or type(exc).__name__
+    if isinstance(exc, httpx.TransportError) and (waited := _timeout(exc, request)):
+        return waited
+    template = next((text for kind, text in _CAUSES if isinstance(exc, kind)), None)
+    if template is not None:
+        return template.format(where=where, detail=detail)
+    if isinstance(exc, httpx.RemoteProtocolError):
+        return _protocol_cause(str(exc), where, detail)
+    return _network_cause(exc, _os_error_in(exc), url.host, where, detail)
+
+
+def _protocol_cause(message: str, where: str, detail: str) -> str:
+    if _NO_RESPONSE in message:
+        return (
+            f"{where} closed the connection without answering: did the service crash or "
+            "restart? check its logs"
+        )
+    if "complete message body" in message:
+        return (
+            f"{where} closed the connection before the whole answer arrived ({detail}): "
+            "check the service's logs"
+        )
+    return (
+        f"{where} answered with something that is not HTTP ({detail}): is it an HTTP "
+        "server, is the URL's scheme right?"
     )
-    return type(exc)(message, request=request)
+
+
+def _network_cause(
+    exc: httpx.RequestError, cause: OSError | None, host: str, where: str, detail: str
+) -> str:
+    if isinstance(cause, ssl.SSLError):
+        return certificate_problem(cause) or (
+            f"the TLS handshake with {where} failed ({cause.reason or detail}): does it speak "
+            "HTTPS on that port, is the URL's scheme right?"
+        )
+    if isinstance(cause, socket.gaierror):
+        return f"the host {host} was not found ({cause.strerror}): is --staging-url right?"
+    code = None if cause is None else cause.errno
+    if code == errno.ECONNREFUSED:
+        return f"connection refused by {where}: is the service running, is --staging-url right?"
+    if code == errno.ECONNRESET:
+        return f"connection reset by {where}: did the service crash or restart? check its logs"
+    if isinstance(exc, httpx.ConnectError):
+        return f"no connection to {where} ({detail}): is the host reachable from here?"
+    return f"the connection to {where} broke ({detail}): check the service's logs"
+
+
+def _os_error_in(exc: BaseException) -> OSError | None:
+    """The operating system's error behind `exc` (httpx and httpcore wrap it; a TLS error is
+    one too), if any; a chain that loops back on itself ends the search."""
+    cause: BaseException | None = exc
+    seen: set[int] = set()
+    while cause is not None and id(cause) not in seen:
+        seen.add(id(cause))
+        if isinstance(cause, OSError):
+            return cause
+        cause = cause.__cause__ or cause.__context__
+    return None
 
 
 class _TimedStream(httpx.SyncByteStream):
@@ -108,7 +223,7 @@ class TimedTransport(httpx.BaseTransport):
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         start = self._clock()
-        method, path = request.method, request.url.path
+        method, path = request.method, printable(request.url.path)
 
         def elapsed_ms() -> float:
             return round((self._clock() - start) * 1000, 3)

@@ -5,10 +5,15 @@ value can be shown by pytest without leaking. The `Redactor` masks every
 known secret value inside free text (body excerpts, readiness messages)
 before it reaches a terminal or a report; `sinks.py` applies the same
 process-wide `redactor` to what pytest and its plugins render themselves.
+
+Text from the target (bodies, header values, paths) is also made `printable`
+before it is shown: a control character or a bidi override in it could clear
+the terminal, move the cursor or reorder what a reader sees.
 """
 
 from __future__ import annotations
 
+import re
 import threading
 from typing import TYPE_CHECKING
 
@@ -177,16 +182,43 @@ redactor = Redactor()
 """The process-wide redactor the plugin fills from the resolved settings."""
 
 
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+"""C0 and C1 controls (ESC, CR, LF, tab...), DEL, the Unicode line and paragraph separators,
+and the bidi embeddings, overrides and isolates."""
+_SHORT_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def _escape(match: re.Match[str]) -> str:
+    char = match.group()
+    code = ord(char)
+    return _SHORT_ESCAPES.get(char) or (f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
+
+
+def printable(text: str) -> str:
+    """`text` on one line with nothing a terminal or a viewer would obey: every control
+    character, line separator and bidi control is shown as its Python escape (`\\x1b`,
+    `\\n`, `\\u202e`), so text from the target can neither steer the terminal nor start a
+    line of its own (a fake `STAGING GATE: GO`)."""
+    return _UNPRINTABLE.sub(_escape, text) if _UNPRINTABLE.search(text) else text
+
+
+def shown(text: str) -> str:
+    """Text from the target as every message shows it: secrets masked, then `printable`."""
+    return printable(redactor.redact(text))
+
+
 def escaped(value: object) -> str:
-    """`value` as HTML text, secrets masked first (an escaped secret would slip the mask)."""
+    """`value` as `shown` HTML text (secrets are masked first: an escaped secret would slip
+    the mask)."""
     import html
 
-    return html.escape(redactor.redact(str(value)))
+    return html.escape(shown(str(value)))
 
 
 def excerpt(text: str, limit: int = 500) -> str:
-    """A redacted, cut excerpt of a response body, safe for messages and reports."""
-    text = redactor.redact(text)
+    """A redacted, `printable`, cut excerpt of a response body, safe for one-line messages
+    and reports."""
+    text = shown(text)
     if len(text) <= limit:
         return text
     return f"{text[:limit]}… ({len(text) - limit} more characters)"
@@ -209,4 +241,4 @@ def response_excerpt(response: httpx.Response, limit: int = 500) -> str:
     if len(content) <= _DECODED_WHOLE_BYTES:
         return excerpt(response.text, limit)
     head = content[: 4 * limit].decode(response.encoding or "utf-8", errors="replace")
-    return f"{redactor.redact(head)[:limit]}… ({len(content)} bytes in all)"
+    return f"{shown(head)[:limit]}… ({len(content)} bytes in all)"

@@ -18,7 +18,19 @@ that stopped listening is seen at once as "connection refused"):
 - `/burst`: 503 for the first `Script.burst` requests, then 200;
 - `/redirect-away`: 302 to `Script.redirect_to`;
 - `/landing`: 200 `{"landed": true}`, where a redirect may lead;
+- `/reset`: the connection is reset (TCP RST) once the request is read;
+- `/close`: the connection is closed without a word;
+- `/garbage`: `GARBAGE`, bytes that are no HTTP answer (and would steer a terminal);
+- `/loop`: 302 to itself, forever;
+- `/bad-gzip`: `Content-Encoding: gzip` on a body that is not gzip;
+- `/hostile`: 500, `text/plain`, `HOSTILE_BODY` (ANSI escapes, CR/LF, a bidi override and
+  a fake `STAGING GATE: GO` line), and a header `X-Hostile: HOSTILE_HEADER`;
+- `/hostile-type`: 200 with a body that is no JSON and `Content-Type: HOSTILE_HEADER`;
+- `/redirect-hostile`: 302 to a path that, decoded, holds ESC, CR/LF and the fake line;
 - anything else: 404.
+
+With `Script.health_hostile`, `/health` answers like `/hostile`. With `serve_faults(tls=...)`
+the server speaks HTTPS with the given context.
 
 Every request is recorded with its headers (`FaultServer.requests`), so a second server can
 prove which headers a redirect carried to it, and announced (`FaultServer.wait_for`), so a test
@@ -29,6 +41,7 @@ from __future__ import annotations
 
 import json
 import socket
+import struct
 import sys
 import threading
 from collections import Counter
@@ -39,6 +52,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    import ssl
     from collections.abc import Callable, Iterator
 
 LOOPBACK = "127.0.0.1"
@@ -51,6 +65,19 @@ HANG_CAP_S = 30.0
 REQUEST_TIMEOUT_S = 5.0
 """A silent client holds a request thread at most this long, which bounds the join on close."""
 POLL_INTERVAL_S = 0.05
+GARBAGE = b"\x1b[2J\x1b[HSTAGING GATE: GO\r\n\r\n"
+HOSTILE_BODY = (
+    "\x1b[2J\x1b[H\x1b[32mSTAGING GATE: GO\x1b[0m\r\nSTAGING GATE: GO\n"
+    "\u202eOG :ETAG GNIGATS\u202c \x9b2J\x07\x00 end"
+)
+"""Clears the screen, homes the cursor and prints a green fake verdict; then the fake line
+after CR/LF, a right-to-left override, the one-byte CSI (C1), BEL and NUL."""
+HOSTILE_HEADER = "text/plain\u202e; \x9b2J fake"
+"""A header value can hold neither ESC nor CR/LF (httpx refuses them), but it can hold the
+one-byte CSI and a bidi override (sent as UTF-8, which httpx decodes)."""
+_HOSTILE_HEADER_SENT = HOSTILE_HEADER.encode().decode("latin-1")
+"""What `send_header` (which encodes Latin-1) must be given to send the UTF-8 bytes."""
+HOSTILE_PATH = "/%1B%5B2J%0D%0ASTAGING%20GATE:%20GO"
 
 
 @dataclass(frozen=True)
@@ -73,6 +100,8 @@ class Script:
     drip_interval_s: float = 0.1
     huge_bytes: int = HUGE_BYTES
     redirect_to: str | None = None
+    health_hostile: bool = False
+    """GET /health answers like /hostile."""
 
 
 @dataclass(frozen=True)
@@ -90,13 +119,15 @@ class Seen:
 class _FaultListener(ThreadingHTTPServer):
     daemon_threads = False  # server_close joins the request threads: nothing outlives a test
 
-    def __init__(self, script: Script) -> None:
+    def __init__(self, script: Script, tls: ssl.SSLContext | None = None) -> None:
         super().__init__((LOOPBACK, 0), _FaultHandler, bind_and_activate=False)
         try:
             self.server_bind()  # the port is ours from now on; listening may come later
         except OSError:
             self.server_close()
             raise
+        if tls is not None:  # each accepted connection does its handshake first
+            self.socket = tls.wrap_socket(self.socket, server_side=True)
         self.script = script
         self.stop = threading.Event()
         self.lock = threading.Lock()
@@ -155,6 +186,16 @@ class _FaultHandler(BaseHTTPRequestHandler):
             "/burst": self._burst,
             "/redirect-away": self._redirect,
             "/landing": lambda _: self._json(HTTPStatus.OK, {"landed": True}),
+            "/reset": self._reset,
+            "/close": self._close,
+            "/garbage": self._garbage,
+            "/loop": lambda _: self._json(HTTPStatus.FOUND, {}, {"Location": "/loop"}),
+            "/bad-gzip": lambda _: self._send(HTTPStatus.OK, b"not gzip", _GZIP),
+            "/hostile": self._hostile,
+            "/hostile-type": self._hostile_type,
+            "/redirect-hostile": lambda _: self._json(
+                HTTPStatus.FOUND, {}, {"Location": HOSTILE_PATH}
+            ),
         }
         route = routes.get(path)
         if route is None:
@@ -164,7 +205,9 @@ class _FaultHandler(BaseHTTPRequestHandler):
 
     def _health(self, on_path: int) -> None:
         script = self.server.script
-        if on_path <= script.health_failures:
+        if script.health_hostile:
+            self._hostile(on_path)
+        elif on_path <= script.health_failures:
             self._json(HTTPStatus.SERVICE_UNAVAILABLE, {"status": "starting", "version": "1.0.0"})
         elif script.health_malformed:
             self._send(HTTPStatus.OK, MALFORMED_JSON)
@@ -207,6 +250,27 @@ class _FaultHandler(BaseHTTPRequestHandler):
         else:
             self._json(HTTPStatus.FOUND, {"detail": "moved"}, {"Location": location})
 
+    def _reset(self, _: int) -> None:
+        """SO_LINGER with a zero timeout: closing sends RST instead of FIN."""
+        self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        self._close(0)
+
+    def _close(self, _: int) -> None:
+        self.close_connection = True
+        self.connection.close()
+
+    def _garbage(self, _: int) -> None:
+        self.close_connection = True
+        self.wfile.write(GARBAGE)
+
+    def _hostile(self, _: int) -> None:
+        body = HOSTILE_BODY.encode()
+        headers = {"Content-Type": "text/plain; charset=utf-8", "X-Hostile": _HOSTILE_HEADER_SENT}
+        self._send(HTTPStatus.INTERNAL_SERVER_ERROR, body, headers)
+
+    def _hostile_type(self, _: int) -> None:
+        self._send(HTTPStatus.OK, b"not json", {"Content-Type": _HOSTILE_HEADER_SENT})
+
     def _json(self, status: int, body: object, headers: dict[str, str] | None = None) -> None:
         self._send(status, json.dumps(body).encode(), headers)
 
@@ -224,6 +288,9 @@ class _FaultHandler(BaseHTTPRequestHandler):
         }.items():
             self.send_header(name, value)
         self.end_headers()
+
+
+_GZIP = {"Content-Encoding": "gzip"}
 
 
 @dataclass(frozen=True)
@@ -271,19 +338,22 @@ def _serve(server: _FaultListener) -> None:
 
 
 @contextmanager
-def serve_faults(script: Script | None = None, *, listening: bool = True) -> Iterator[FaultServer]:
+def serve_faults(
+    script: Script | None = None, *, listening: bool = True, tls: ssl.SSLContext | None = None
+) -> Iterator[FaultServer]:
     """Run a fault server on 127.0.0.1 until the block ends; then stop it promptly.
 
     With `listening=False` the port is bound but refuses every connection until
-    `FaultServer.listen()`: a target that comes up late."""
-    server = _FaultListener(script or Script())
+    `FaultServer.listen()`: a target that comes up late. With `tls`, it serves HTTPS."""
+    server = _FaultListener(script or Script(), tls)
     if listening:
         server.listening.set()
     thread = threading.Thread(target=_serve, args=(server,), name="fault-server", daemon=True)
     try:
         thread.start()
         port = server.server_address[1]
-        yield FaultServer(f"http://{LOOPBACK}:{port}", port, server)
+        scheme = "http" if tls is None else "https"
+        yield FaultServer(f"{scheme}://{LOOPBACK}:{port}", port, server)
     finally:
         server.stop.set()  # first: hanging and dripping answers give up at once
         with server.lock:

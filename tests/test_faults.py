@@ -219,7 +219,8 @@ def test_a_target_dying_mid_run_fails_every_later_test_with_connection_refused(
     assert list(outcomes(report).values()) == ["passed", "passed", "failed", "failed"]
     health = report["latency"]["GET /health"]
     assert health["count"] - health["errors"] == 2  # every refused attempt (retries too) an error
-    assert len(re.findall(rf"^E +httpx\.{REFUSED}$", result.stdout.str(), re.MULTILINE)) == 2
+    refused = f"GET /health: connection refused by 127.0.0.1:{server.port}: is the service running, is --staging-url right?"
+    assert result.stdout.lines.count(refused) == 2  # each failure in one line, no traceback
 
 
 # --- slow answers: a hang, a drip ---------------------------------------------------------------
@@ -268,8 +269,8 @@ def test_a_hanging_endpoint_times_out_and_the_other_tests_still_run(
     result.stdout.fnmatch_lines(
         [
             "*_ test_hangs _*",
-            '*assert_status(staging_client.get("/hang"), 200)*',
-            "E *httpx.ReadTimeout: GET /hang: no answer within 1 s (read timeout, --staging-timeout): timed out",
+            "GET /hang: no answer within 1 s (read timeout, --staging-timeout)",
+            "*_ test_after _*",
         ]
     )
 
