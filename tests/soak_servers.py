@@ -1,8 +1,8 @@
-"""A loopback service whose memory leaks or holds steady, for the soak tests (`test_soak.py`).
+"""Loopback servers for the soak tests (`test_soak.py`): a service whose memory leaks or holds
+steady, and a gate where a soak's runs check in and wait.
 
-Standard library only; it listens on 127.0.0.1, port 0, serves in its own thread and is
-stopped by the context manager that started it (shutdown, join, `server_close`): no
-process is ever killed.
+Standard library only; each listens on 127.0.0.1, port 0, serves in its own thread and is
+stopped by the context manager that started it: no process is ever killed.
 
 Paths, answered on GET:
 
@@ -18,6 +18,7 @@ Paths, answered on GET:
 from __future__ import annotations
 
 import json
+import socket
 import threading
 import time
 from contextlib import contextmanager
@@ -114,3 +115,60 @@ def soak_stub(mode: Mode) -> Iterator[RunningStub]:
         server.shutdown()
         thread.join()
         server.server_close()
+
+
+@dataclass
+class RunGate:
+    """Where the inner test of each soak run checks in, with its process id, and waits.
+
+    The first `let_through` check-ins go on at once; later ones are held until the gate
+    closes. A test waits for a check-in (an event: a connection accepted), never for time.
+    """
+
+    address: str
+    """`host:port`, for the inner tests' `SOAK_TEST_GATE` variable."""
+    let_through: int
+    check_ins: list[int] = field(default_factory=list)
+    held: list[socket.socket] = field(default_factory=list)
+    changed: threading.Condition = field(default_factory=threading.Condition)
+
+    def wait_for_check_in(self, number: int, timeout: float = 60.0) -> int:
+        """The process id of the `number`th run to check in, once it has."""
+        with self.changed:
+            arrived = self.changed.wait_for(lambda: len(self.check_ins) >= number, timeout)
+            assert arrived, f"run {number} did not check in at the gate within {timeout:g} s"
+            return self.check_ins[number - 1]
+
+    def serve(self, listener: socket.socket) -> None:
+        while True:
+            try:
+                connection, _ = listener.accept()
+            except OSError:
+                return  # the gate closed
+            connection.settimeout(30)
+            pid = int(connection.makefile("r").readline())
+            with self.changed:
+                self.check_ins.append(pid)
+                if len(self.check_ins) <= self.let_through:
+                    connection.sendall(b"go")
+                    connection.close()
+                else:
+                    self.held.append(connection)
+                self.changed.notify_all()
+
+
+@contextmanager
+def run_gate(let_through: int = 0) -> Iterator[RunGate]:
+    """A gate on loopback for the length of the `with` block; closing it lets held runs go."""
+    listener = socket.create_server((LOOPBACK, 0))
+    gate = RunGate(f"{LOOPBACK}:{listener.getsockname()[1]}", let_through)
+    thread = threading.Thread(target=gate.serve, args=(listener,), name="soak-gate", daemon=True)
+    thread.start()
+    try:
+        yield gate
+    finally:
+        listener.shutdown(socket.SHUT_RDWR)  # wakes the blocked accept() on Linux
+        listener.close()
+        thread.join()
+        for connection in gate.held:
+            connection.close()

@@ -9,7 +9,8 @@ Each module has one job; data flows down the list:
 - `records`: what is kept about each run once it is done;
 - `runner`: one run, a pytest child process in its own process group, time-limited;
 - `metrics`: the target's Prometheus series read after each run;
-- `facts`, `trends`, `decision`: the numbers of each run, least-squares trends, the verdict;
+- `facts`, `trends`, `decision`: the numbers of each run, Theil-Sen trends and their
+  confidence intervals, the verdict;
 - `svg`, `summary`: the Markdown and self-contained HTML summary with its charts;
 - `loop`: the soak itself, from the first run to the verdict, stoppable and resumable.
 

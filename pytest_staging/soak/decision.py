@@ -5,16 +5,16 @@ NO-GO when any of:
 - more runs failed than `max_failed_runs` (a NO-GO run, or one that left no valid report);
 - the requests of all runs together failed more often than `error_rate` percent;
 - a gated category's pass rate falls faster than `pass_rate_drop_per_hour` points per hour;
-- a request's p95 grows faster than `p95_growth_per_hour` percent of its first p95 per
-  hour, by more than `p95_noise_ms` in all (only requests with `p95_min_requests` in at
-  least `P95_MIN_RUNS` runs);
-- the memory series grows faster than `memory_growth_per_hour` percent of its first sample
-  per hour, or the CPU use derived from the CPU series rises faster than
-  `cpu_growth_per_hour` points per hour, or a declared series could not be read;
+- a request's p95 grows faster than `p95_growth_per_hour` percent per hour, by more than
+  `p95_noise_ms` in all (only runs where it rests on `p95_min_requests` requests count);
+- the memory series grows faster than `memory_growth_per_hour` percent per hour, or the CPU
+  use derived from the CPU series rises faster than `cpu_growth_per_hour` points per hour,
+  or a declared series could not be read;
 - no run finished at all (a soak never passes vacuously).
 
-Every trend is the least-squares line over its points (`trends`); with fewer than two runs
-there is no trend, and the notes say so.
+A trend breaks its limit only when the confidence interval of its Theil-Sen slope lies
+wholly beyond it (`trends`). A trend with too few points or too short a span is not
+judged: the notes say which and why, and it never makes a NO-GO.
 """
 
 from __future__ import annotations
@@ -24,7 +24,14 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from pytest_staging.gate import percent
-from pytest_staging.soak.trends import HOUR_S, Trend, judged
+from pytest_staging.soak.trends import (
+    HOUR_S,
+    SIGNIFICANCE,
+    Trend,
+    confidence,
+    judged,
+    min_points,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
@@ -34,9 +41,6 @@ if TYPE_CHECKING:
     from pytest_staging.soak.facts import RunFacts
     from pytest_staging.soak.metrics import Sample
     from pytest_staging.soak.trends import Direction, Unit
-
-P95_MIN_RUNS = 3
-"""A p95 trend needs this many runs: two p95s are a difference, not a trend."""
 
 
 @dataclass(frozen=True)
@@ -67,8 +71,6 @@ def decide(runs: Sequence[RunFacts], samples: Mapping[int, Sample], limits: Soak
     missed = [run.run for run in runs if run.status == "missed"]
     if not finished:
         found.reasons.append("no run finished: a soak never passes without runs")
-    elif len(finished) < 2:
-        found.notes.append("1 run so far: no trend yet (a trend needs at least 2 runs)")
     if missed:
         found.notes.append(
             f"run(s) {_listed(missed)} missed: their time passed while the soak was stopped "
@@ -82,12 +84,13 @@ def decide(runs: Sequence[RunFacts], samples: Mapping[int, Sample], limits: Soak
     _p95(finished, limits, found)
     _memory(finished, samples, limits, found)
     _cpu(finished, samples, limits, found)
-    rated = [trend for trend in found.trends if trend.per_hour is not None]
+    rated = [trend for trend in found.trends if trend.ok is not None]
     if rated and max(trend.span_s for trend in rated) < HOUR_S:
         found.notes.append(
             "the soak spans less than an hour: each trend is judged on its whole change "
             "against the limit per hour"
         )
+    found.notes.extend(not_judged(found.trends))
     return SoakVerdict(
         go=not found.reasons,
         reasons=tuple(found.reasons),
@@ -135,14 +138,17 @@ def _pass_rates(finished: Sequence[RunFacts], limits: Soak, found: _Findings) ->
         if trend.ok is False:
             first, last = trend.points[0][1], trend.points[-1][1]
             found.reasons.append(
-                f"pass rate: {name}: {trend.shown_rate} over {len(points)} runs "
+                f"pass rate: {name}: {_estimate(trend)} over {len(points)} runs "
                 f"({percent(first)} -> {percent(last)}), limit a drop of "
                 f"{limits.pass_rate_drop_per_hour:g} points/h"
             )
 
 
 def _p95(finished: Sequence[RunFacts], limits: Soak, found: _Findings) -> None:
+    """A request enters only with enough requests in enough runs: the p95 of a few requests
+    is only the slowest of them, and a trend of it is noise."""
     names = sorted({name for run in finished for name in run.latency})
+    runs_needed = min(min_points(SIGNIFICANCE), len(finished))
     too_few = []
     for name in names:
         points = [
@@ -150,7 +156,7 @@ def _p95(finished: Sequence[RunFacts], limits: Soak, found: _Findings) -> None:
             for run in finished
             if name in run.latency and run.latency[name].count >= limits.p95_min_requests
         ]
-        if len(points) < P95_MIN_RUNS:
+        if len(points) < runs_needed:
             too_few.append(name)
             continue
         limit = limits.p95_growth_per_hour
@@ -158,14 +164,14 @@ def _p95(finished: Sequence[RunFacts], limits: Soak, found: _Findings) -> None:
         found.trends.append(trend)
         if trend.ok is False:
             found.reasons.append(
-                f"p95 drift: {name}: {trend.shown_rate} over {len(points)} runs "
+                f"p95 drift: {name}: {_estimate(trend)} over {len(points)} runs "
                 f"({trend.points[0][1]:.1f} ms -> {trend.points[-1][1]:.1f} ms), "
                 f"limit {limit:g}%/h"
             )
-    if too_few and len(finished) >= 2:
+    if too_few:
         found.notes.append(
             f"p95 drift not judged for {len(too_few)} request name(s) with fewer than "
-            f"{limits.p95_min_requests} requests in {P95_MIN_RUNS} runs "
+            f"{limits.p95_min_requests} requests in {runs_needed} runs "
             f"(e.g. {too_few[0]}): a p95 of a few requests is only the slowest of them"
         )
 
@@ -202,7 +208,7 @@ def _memory(
     found.trends.append(trend)
     if trend.ok is False:
         found.reasons.append(
-            f"memory: {limits.memory_series}: {trend.shown_rate} over {len(points)} samples "
+            f"memory: {limits.memory_series}: {_estimate(trend)} over {len(points)} samples "
             f"({_bytes(trend.points[0][1])} -> {_bytes(trend.points[-1][1])}), "
             f"limit {limits.memory_growth_per_hour:g}%/h"
         )
@@ -231,7 +237,7 @@ def _cpu(
     found.trends.append(trend)
     if trend.ok is False:
         found.reasons.append(
-            f"cpu: use from {limits.cpu_series}: {trend.shown_rate} over {len(use)} intervals "
+            f"cpu: use from {limits.cpu_series}: {_estimate(trend)} over {len(use)} intervals "
             f"({trend.points[0][1]:.1f}% -> {trend.points[-1][1]:.1f}% of one core), "
             f"limit {limits.cpu_growth_per_hour:g} points/h"
         )
@@ -249,6 +255,20 @@ def _trend(
 ) -> Trend:
     timed = [(at, value) for at, value in points if at is not None]
     return judged(kind, name, timed, limit, unit=unit, direction=direction, noise=noise)
+
+
+def _estimate(trend: Trend) -> str:
+    """`+12.5%/h (95% CI +8.0% to +17.0%)`: a drift is always shown with its interval."""
+    return f"{trend.shown_rate} ({confidence()} CI {trend.shown_interval})"
+
+
+def not_judged(trends: Sequence[Trend]) -> list[str]:
+    """One note per reason, naming the trends it kept from a verdict."""
+    by_reason: dict[str, list[str]] = {}
+    for trend in trends:
+        if trend.not_judged is not None:
+            by_reason.setdefault(trend.not_judged, []).append(f"{trend.kind} {trend.name}")
+    return [f"not judged ({reason}): {', '.join(names)}" for reason, names in by_reason.items()]
 
 
 def _listed(runs: Sequence[int]) -> str:

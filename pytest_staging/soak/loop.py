@@ -19,13 +19,14 @@ from typing import TYPE_CHECKING
 from pytest_staging import timing
 from pytest_staging.redaction import redactor
 from pytest_staging.soak import pytest_args, runner, summary
-from pytest_staging.soak.decision import SoakVerdict, decide
+from pytest_staging.soak.decision import SoakVerdict, decide, not_judged
 from pytest_staging.soak.durations import shown
 from pytest_staging.soak.facts import RunFacts, from_run
 from pytest_staging.soak.metrics import Sample, scrape
 from pytest_staging.soak.records import RunRecord
 from pytest_staging.soak.schedule import Schedule, ScheduleError, disagreements, new, next_run
 from pytest_staging.soak.state import SUMMARY, SoakState, StateError
+from pytest_staging.soak.trends import MIN_SPAN_S, SIGNIFICANCE, min_points
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -155,6 +156,9 @@ def _schedule(
             f"soak: {schedule.runs} runs, every {shown(schedule.every_s)} for "
             f"{shown(schedule.duration_s)} (until {_clock(schedule.ends_at)}) - state {state.root}"
         )
+        warning = _too_short(schedule)
+        if warning:
+            out(warning)
         return schedule
     differ = disagreements(saved, request.duration_s, request.every_s, request.args or None)
     if differ:
@@ -165,6 +169,19 @@ def _schedule(
         )
     out(f"soak: resuming the soak started {_clock(saved.started_at)} - state {state.root}")
     return saved
+
+
+def _too_short(schedule: Schedule) -> str | None:
+    """Said once, when a soak starts whose runs can never make a trend that is judged."""
+    span_s = schedule.every_s * (schedule.runs - 1)
+    needed = min_points(SIGNIFICANCE)
+    if schedule.runs >= needed and span_s >= MIN_SPAN_S:
+        return None
+    return (
+        f"soak: {schedule.runs} runs over {shown(span_s)}: a trend needs {needed} points over "
+        f"at least {shown(MIN_SPAN_S)}, so trends will be shown but not judged (failed runs "
+        "and the error rate are)"
+    )
 
 
 def _limits(args: tuple[str, ...], out: Callable[[str], object]) -> Soak:
@@ -220,6 +237,8 @@ class _Soak:
         verdict = self._verdict(complete=True)
         self.out(f"STAGING SOAK: {verdict.label} ({self._count()}) - summary {self._html()}")
         self.out("\n".join(f"  - {reason}" for reason in verdict.reasons) or "  every rule holds")
+        for note in not_judged(verdict.trends):
+            self.out(f"  {note}")
         return 0 if verdict.go else 1
 
     def _load(self) -> None:
@@ -278,6 +297,7 @@ class _Soak:
             )
         except BaseException:  # stopped: the run's processes are gone, the run does not count
             self.state.file(run, ".running.json").unlink(missing_ok=True)
+            attempt.report.unlink(missing_ok=True)  # its interrupted report; the log stays
             raise
         report, problem = self._report(attempt, outcome)
         record = RunRecord(

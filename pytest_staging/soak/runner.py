@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import select
 import signal
 import subprocess
 import sys
@@ -29,6 +30,8 @@ GRACE_S = (10.0, 5.0)
 STOP_GRACE_S = (2.0, 2.0)
 """When the soak itself is stopped, the run is abandoned: shorter waits."""
 _ESCALATION = (signal.SIGINT, signal.SIGTERM)
+LEFTOVER_GRACE_S = 5.0
+"""A run left going by a killed soak has this long after SIGTERM before SIGKILL."""
 
 
 @dataclass(frozen=True)
@@ -113,16 +116,24 @@ def stop_leftover(pid: int, token: str) -> str | None:
     if token.encode() not in cmdline or not leads_its_group:
         return None
     _signal_group(pid, signal.SIGTERM)
-    for _ in range(50):
-        if not Path(f"/proc/{pid}").exists() or _zombie(pid):
-            return f"stopped the run left going by the earlier soak (process group {pid})"
-        timing.sleep(0.1)
+    if _ends_within(pid, LEFTOVER_GRACE_S):
+        return f"stopped the run left going by the earlier soak (process group {pid})"
     _signal_group(pid, signal.SIGKILL)
     return f"killed the run left going by the earlier soak (process group {pid})"
 
 
-def _zombie(pid: int) -> bool:
+def _ends_within(pid: int, seconds: float) -> bool:
+    """Whether process `pid` ends within `seconds`. It is not our child, so it cannot be
+    waited for; its pidfd becomes readable when it ends (Linux 5.3 and later: on an older
+    kernel, False at once, and the run is killed without a grace period)."""
     try:
-        return ") Z " in Path(f"/proc/{pid}/stat").read_text(encoding="utf-8")
-    except OSError:
+        handle = os.pidfd_open(pid)
+    except ProcessLookupError:
         return True
+    except OSError:
+        return False
+    try:
+        readable, _, _ = select.select([handle], [], [], seconds)
+    finally:
+        os.close(handle)
+    return bool(readable)

@@ -18,6 +18,7 @@ from pytest_staging.redaction import redactor
 from pytest_staging.soak import svg
 from pytest_staging.soak.durations import shown
 from pytest_staging.soak.state import SUMMARY, write_atomically
+from pytest_staging.soak.trends import confidence
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
@@ -36,7 +37,8 @@ body { font-family: sans-serif; margin: 2em auto; max-width: 62em; color: #1a202
 table { border-collapse: collapse; margin: 1em 0; }
 th, td { border: 1px solid #cbd5e0; padding: .25em .6em; text-align: left; }
 td.num { text-align: right; }
-.GO { color: #2f855a; } .NO-GO, .FAIL, .FAILED { color: #c53030; } .missed { color: #718096; }
+.GO { color: #2f855a; } .NO-GO, .FAIL, .FAILED { color: #c53030; }
+.missed, .not-judged { color: #718096; }
 figure { margin: 1em 0; } figcaption { font-weight: bold; margin-bottom: .3em; }
 """
 
@@ -99,9 +101,9 @@ def _trend_row(trend: Trend) -> list[str]:
     last = value(trend.points[-1][1]) if trend.points else "-"
     unit = "%/h" if trend.unit == "%/h" else " points/h"
     bound = f"≥ -{trend.limit:g}" if trend.direction == "drop" else f"≤ +{trend.limit:g}"
-    result = {True: "OK", False: "FAIL", None: "not judged"}[trend.ok]
-    if trend.over_limit and trend.within_noise:
-        result = "OK (noise)"
+    result = trend.result
+    if trend.not_judged is not None:
+        result = f"{result}: {trend.not_judged}"
     return [
         trend.kind,
         _clean(trend.name),
@@ -109,12 +111,23 @@ def _trend_row(trend: Trend) -> list[str]:
         first,
         last,
         trend.shown_rate,
+        trend.shown_interval,
         f"{bound}{unit}",
         result,
     ]
 
 
-_TREND_HEAD = ["kind", "name", "points", "first", "last", "per hour", "limit", "result"]
+_TREND_HEAD = [
+    "kind",
+    "name",
+    "points",
+    "first",
+    "last",
+    "per hour",
+    f"{confidence()} CI",
+    "limit",
+    "result",
+]
 _RUN_HEAD = ["run", "started", "took", "verdict", "passed", "failed", "errors", "requests", "why"]
 
 
@@ -188,6 +201,8 @@ def _html_table(head: Sequence[str], rows: Sequence[Sequence[str]], raw: Sequenc
         kind = ' class="num"' if value[:1].isdigit() or value[:1] in "+-" else ""
         if value in ("GO", "NO-GO", "FAIL", "FAILED", "missed"):
             kind = f' class="{value}"'
+        elif value.startswith("not judged"):
+            kind = ' class="not-judged"'
         return f"<{tag}{kind}>{html.escape(value)}</{tag}>"
 
     header = "".join(f"<th>{html.escape(name)}</th>" for name in head)
