@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from pytest_staging.redaction import redactor
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable, Mapping
+    from collections.abc import Iterable, Mapping
 
     from pytest_staging.load_plan import Check, LoadPlan, LoadThresholds
 
@@ -18,8 +18,9 @@ _BAD_STATUS = re.compile(r"^LocustBadStatusCode\(code=(\d+)\)$")
 _CAUGHT = re.compile(r"^CatchResponseError\((.*)\)$", re.DOTALL)
 _CAUSE_CHARS = 160
 CAUSES_KEPT = 10
-"""Failure causes kept in the report, most frequent first; the reasons name the top 3."""
+"""Failure causes kept in the report, most frequent first."""
 CAUSES_NAMED = 3
+"""Failure causes the reasons and the load line name, and request names named per cause."""
 
 
 def cause_of(error: str) -> str:
@@ -43,7 +44,7 @@ class FailureCause:
     count: int
     requests: tuple[str, ...]
 
-    def describe(self, named: int = 3) -> str:
+    def describe(self, named: int = CAUSES_NAMED) -> str:
         """`HTTP 503 (120, GET /health)`: the cause, how often, and where."""
         more = len(self.requests) - named
         where = ", ".join(self.requests[:named]) + (f" and {more} more" if more > 0 else "")
@@ -62,14 +63,14 @@ def failure_causes(errors: Iterable[Mapping[str, Any]]) -> tuple[FailureCause, .
         name = str(row["name"])
         per_request[name] = per_request.get(name, 0) + int(row["occurrences"])
     causes = [
-        FailureCause(cause, sum(counts.values()), tuple(sorted(counts, key=_most(counts))))
+        FailureCause(cause, sum(counts.values()), _most_first(counts))
         for cause, counts in hits.items()
     ]
     return tuple(sorted(causes, key=lambda cause: (-cause.count, cause.cause)))
 
 
-def _most(counts: Mapping[str, int]) -> Callable[[str], tuple[int, str]]:
-    return lambda name: (-counts[name], name)
+def _most_first(counts: Mapping[str, int]) -> tuple[str, ...]:
+    return tuple(sorted(counts, key=lambda name: (-counts[name], name)))
 
 
 @dataclass(frozen=True)
