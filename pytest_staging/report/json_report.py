@@ -88,6 +88,28 @@ def audit(outcome: GateOutcome) -> dict[str, Any]:
     }
 
 
+def selection(outcome: GateOutcome) -> dict[str, Any]:
+    """How the user narrowed the run, and how many tests that left out."""
+    snapshot = outcome.snapshot
+    return {
+        "deselected": snapshot.deselected,
+        "options": list(snapshot.selection),
+        "rerun": snapshot.rerun_selection,
+        "allow_partial": snapshot.allow_partial,
+    }
+
+
+def requests(outcome: GateOutcome) -> dict[str, Any]:
+    """Every request of the run (each attempt), the failed ones and the limit on their rate."""
+    snapshot = outcome.snapshot
+    return {
+        "total": snapshot.requests,
+        "failed": snapshot.failed_requests,
+        "error_rate": _rate(outcome.verdict.error_rate),
+        "max_error_rate": snapshot.max_error_rate,
+    }
+
+
 def build(outcome: GateOutcome) -> dict[str, Any]:
     """The report document for `outcome`, ready for `json.dumps`."""
     verdict = outcome.verdict
@@ -98,7 +120,11 @@ def build(outcome: GateOutcome) -> dict[str, Any]:
         "exit_code": int(outcome.exit_code),
         "reasons": list(verdict.reasons),
         "interrupted": outcome.snapshot.interrupted,
-        "target": {"url": outcome.target_url, "environment": outcome.environment},
+        "target": {
+            "url": outcome.target_url,
+            "environment": outcome.environment,
+            "service": outcome.service or None,
+        },
         "started_at": outcome.started_at.isoformat(),
         "duration_s": round(outcome.duration_s, 3),
         "totals": _counts(verdict.totals),
@@ -106,6 +132,10 @@ def build(outcome: GateOutcome) -> dict[str, Any]:
         "critical_failures": list(verdict.critical_failures),
         "flaky": list(verdict.flaky),
         "tolerated_failures": list(verdict.tolerated),
+        "notes": list(verdict.notes),
+        "selection": selection(outcome),
+        "requests": requests(outcome),
+        "fail_fast": outcome.snapshot.fail_fast,
         "tests": [
             {
                 "nodeid": test.nodeid,
@@ -115,6 +145,7 @@ def build(outcome: GateOutcome) -> dict[str, Any]:
                 "duration_s": test.duration_s,
                 "flaky": test.flaky,
                 "requests": outcome.requests_by_test.get(test.nodeid, 0),
+                **({"cause": test.cause} if test.cause else {}),
             }
             for test in outcome.snapshot.tests
         ],
