@@ -128,6 +128,12 @@ def assert_verdict(
         ]
 
 
+def failed_tests(report: Report, *causes: tuple[str, str]) -> list[str]:
+    """The reasons that lead: each failed test of the inner module with its one-line cause."""
+    module = report["tests"][0]["nodeid"].split("::", 1)[0]
+    return [f"FAILED {module}::{test}: {cause}" for test, cause in causes]
+
+
 # --- the target down at start, and dying in the middle of the run ----------------------------
 
 
@@ -215,11 +221,23 @@ def test_a_target_dying_mid_run_fails_every_later_test_with_connection_refused(
     with serve_faults(Script(die_after=3)) as server:
         result, report = gate_run(server.url)
     assert server.count("/health") == 3
-    assert_verdict(result, report, 1, ["smoke: pass rate 50% (2 of 4) is below the threshold 100%"])
+    refused = f"GET /health: connection refused by 127.0.0.1:{server.port}: is the service running, is --staging-url right?"
+    assert_verdict(
+        result,
+        report,
+        1,
+        [
+            *failed_tests(
+                report,
+                ("test_health[2]", f"httpx.ConnectError: {refused}"),
+                ("test_health[3]", f"httpx.ConnectError: {refused}"),
+            ),
+            "smoke: pass rate 50% (2 of 4) is below the threshold 100%",
+        ],
+    )
     assert list(outcomes(report).values()) == ["passed", "passed", "failed", "failed"]
     health = report["latency"]["GET /health"]
     assert health["count"] - health["errors"] == 2  # every refused attempt (retries too) an error
-    refused = f"GET /health: connection refused by 127.0.0.1:{server.port}: is the service running, is --staging-url right?"
     assert result.stdout.lines.count(refused) == 2  # each failure in one line, no traceback
 
 
@@ -244,6 +262,20 @@ def test_after(staging_client):
 """
 
 
+def hang_reasons(report: Report) -> list[str]:
+    """What a run of `HANG_BETWEEN_TWO` gives: the timeout, then the rate."""
+    return [
+        *failed_tests(
+            report,
+            (
+                "test_hangs",
+                "httpx.ReadTimeout: GET /hang: no answer within 1 s (read timeout, --staging-timeout)",
+            ),
+        ),
+        "smoke: pass rate 66.7% (2 of 3) is below the threshold 100%",
+    ]
+
+
 def test_a_hanging_endpoint_times_out_and_the_other_tests_still_run(
     pytester: pytest.Pytester, gate_run: GateRun
 ) -> None:
@@ -252,9 +284,7 @@ def test_a_hanging_endpoint_times_out_and_the_other_tests_still_run(
     with serve_faults() as server:
         result, report = gate_run(server.url)
     assert time.monotonic() - started < 30  # the 1 s timeout, not the server's 30 s hang
-    assert_verdict(
-        result, report, 1, ["smoke: pass rate 66.6% (2 of 3) is below the threshold 100%"]
-    )
+    assert_verdict(result, report, 1, hang_reasons(report))
     assert outcomes(report) == {
         "test_before": "passed",
         "test_hangs": "failed",
@@ -270,7 +300,7 @@ def test_a_hanging_endpoint_times_out_and_the_other_tests_still_run(
         [
             "*_ test_hangs _*",
             "GET /hang: no answer within 1 s (read timeout, --staging-timeout)",
-            "*_ test_after _*",
+            "=* short test summary info =*",
         ]
     )
 
@@ -283,9 +313,7 @@ def test_a_timeout_message_names_the_request_and_the_timeout(
     pytester.makepyfile(HANG_BETWEEN_TWO)
     with serve_faults() as server:
         result, report = gate_run(server.url, "--junitxml=junit.xml", "--tb=line")
-    assert_verdict(
-        result, report, 1, ["smoke: pass rate 66.6% (2 of 3) is below the threshold 100%"]
-    )
+    assert_verdict(result, report, 1, hang_reasons(report))
     junit = ElementTree.parse(pytester.path / "junit.xml")
     (failure,) = junit.getroot().iter("failure")
     message = failure.get("message", "")
@@ -356,7 +384,16 @@ def test_malformed(staging_client):
     )
     with serve_faults() as server:
         result, report = gate_run(server.url)
-    assert_verdict(result, report, 1, ["smoke: pass rate 50% (1 of 2) is below the threshold 100%"])
+    malformed = "AssertionError: GET /malformed: expected a JSON body, got application/json"
+    assert_verdict(
+        result,
+        report,
+        1,
+        [
+            *failed_tests(report, ("test_malformed", malformed)),
+            "smoke: pass rate 50% (1 of 2) is below the threshold 100%",
+        ],
+    )
     assert outcomes(report) == {"test_health": "passed", "test_malformed": "failed"}
     result.stdout.fnmatch_lines(
         [
@@ -440,8 +477,15 @@ def test_huge(staging_client):
         measured = run_measured(pytester, *options)
     assert server.count("/huge") == 1
     report = read_report(pytester.path / "gate.json")
+    huge = "AssertionError: GET /huge: expected a JSON body, got application/json"
     assert_verdict(
-        measured.ret, report, 1, ["smoke: pass rate 50% (1 of 2) is below the threshold 100%"]
+        measured.ret,
+        report,
+        1,
+        [
+            *failed_tests(report, ("test_huge", huge)),
+            "smoke: pass rate 50% (1 of 2) is below the threshold 100%",
+        ],
     )
     assert outcomes(report) == {"test_health": "passed", "test_huge": "failed"}
     assert baseline.ret == 0
@@ -509,8 +553,15 @@ def test_a_5xx_burst_during_the_tests_fails_the_tests_it_hit(
     pytester.makepyfile(BURST_TESTS)
     with serve_faults(Script(burst=3)) as server:
         result, report = gate_run(server.url)
+    busy = "AssertionError: GET /burst: expected status 200, got 503"
     assert_verdict(
-        result, report, 1, ["smoke: pass rate 62.5% (5 of 8) is below the threshold 100%"]
+        result,
+        report,
+        1,
+        [
+            *failed_tests(report, *((f"test_burst[{n}]", busy) for n in range(3))),
+            "smoke: pass rate 62.5% (5 of 8) is below the threshold 100%",
+        ],
     )
     assert list(outcomes(report).values()) == ["failed"] * 3 + ["passed"] * 5
     burst = report["latency"]["GET /burst"]
