@@ -8,15 +8,19 @@ demo was written to match the suites, so a verdict is only trusted once it holds
 - `httpbin`: the httpbin WSGI app under gunicorn. `/response-headers?Name=value` answers
   any header asked for. It pins greenlet<3 and locust needs greenlet>=3, so it lives in a
   virtualenv of its own, whose python `STAGING_HTTPBIN_PYTHON` names (`.ci/run` makes it);
-  unset, the tests that need it skip, and fail under CI.
+  unset, the tests that need it skip.
 - `prometheus_exporter`: prometheus_client's own `start_http_server` in a child python,
   exposing a counter (`thirdparty_jobs_total`) and the process collector's series.
 
+A server that cannot run here (no nginx, no httpbin virtualenv) skips its tests, and
+fails them under CI (`CI` set), as `test_junit.py` treats a missing XSD.
+
 Each server is a child process started and stopped by its PID. Start-up waits on what can
 be observed (the port accepting, the port printed, an answer), with a deadline only as a
-safety net. The fixtures are used by importing them into a test module:
+safety net. The fixtures are used by importing them into a test module (ruff then wants
+`# noqa: F811` on each test parameter of the same name):
 
-    from third_party import httpbin, nginx  # fixtures
+    from third_party import Nginx, Page, httpbin, nginx  # noqa: F401  (fixtures)
 """
 
 from __future__ import annotations
@@ -30,7 +34,7 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 import httpx
 import pytest
@@ -207,7 +211,7 @@ def serve_nginx(
     """nginx over TLS in `directory` (configuration, certificates, logs, temp files), as a
     single foreground process (`master_process off`: one PID, no user switch)."""
     if not NGINX.is_file():
-        pytest.skip(f"{NGINX} is not installed (Debian: apt-get install nginx-light)")
+        unavailable(f"{NGINX} is not installed (Debian: apt-get install nginx-light)")
     ca = trustme.CA()
     ca.issue_cert(LOOPBACK).private_key_and_cert_chain_pem.write_to_path(directory / "server.pem")
     ca.cert_pem.write_to_path(directory / "ca.pem")
@@ -255,17 +259,21 @@ def nginx(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[..., Ng
         yield start
 
 
+def unavailable(message: str) -> NoReturn:
+    """A server cannot run here: skip locally, fail under CI, where every proof must run."""
+    if os.environ.get("CI"):
+        pytest.fail(message, pytrace=False)
+    pytest.skip(message)
+
+
 def httpbin_python() -> str:
-    """The python of httpbin's own virtualenv; skips without one (fails under CI)."""
+    """The python of httpbin's own virtualenv, named by `STAGING_HTTPBIN_PYTHON`."""
     python = os.environ.get("STAGING_HTTPBIN_PYTHON", "")
     if not python:
-        message = (
+        unavailable(
             "STAGING_HTTPBIN_PYTHON is not set: name the python of a virtualenv with httpbin "
             "and gunicorn (.ci/run makes one and sets it)"
         )
-        if os.environ.get("CI"):
-            pytest.fail(message, pytrace=False)
-        pytest.skip(message)
     return python
 
 
