@@ -8,6 +8,7 @@ import pytest
 
 from pytest_staging import assert_envelope, assert_status, json_at
 from pytest_staging.manifest import Manifest
+from pytest_staging.redaction import shown
 from pytest_staging.suite_cases import send
 
 pytestmark = pytest.mark.integration
@@ -16,7 +17,7 @@ pytestmark = pytest.mark.integration
 def assert_error_envelope(response: httpx.Response, manifest: Manifest) -> None:
     __tracebackhide__ = True
     assert_envelope(response, envelope_schema=manifest.envelope_schema)
-    where = f"{response.request.method} {response.request.url.path}"
+    where = f"{response.request.method} {shown(response.request.url.path)}"
     assert json_at(response, "/success") is False, f"{where}: /success must be false on an error"
     assert json_at(response, "/error"), f"{where}: /error must describe the error"
 

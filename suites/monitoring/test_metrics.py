@@ -12,7 +12,7 @@ import pytest
 
 from pytest_staging import assert_status
 from pytest_staging.manifest import Manifest
-from pytest_staging.redaction import excerpt
+from pytest_staging.redaction import excerpt, shown
 
 pytestmark = pytest.mark.monitoring
 PROMETHEUS_TEXT = "text/plain"
@@ -37,7 +37,7 @@ def metrics(staging_client: httpx.Client, staging_manifest: Manifest) -> httpx.R
 def test_metrics_parse_as_prometheus_text(metrics: httpx.Response) -> None:
     sampled, described = exposed(metrics)
     only = " (families with only # HELP/# TYPE lines are not exposed)" if described else ""
-    assert sampled, f"GET {metrics.request.url.path}: no series has a sample{only}"
+    assert sampled, f"GET {shown(metrics.request.url.path)}: no series has a sample{only}"
 
 
 def test_declared_series_are_exposed(metrics: httpx.Response, staging_manifest: Manifest) -> None:
@@ -57,7 +57,7 @@ def exposed(response: httpx.Response) -> tuple[set[str], set[str]]:
     exposition Prometheus would read."""
     __tracebackhide__ = True
     assert_status(response, 200)
-    where = f"GET {response.request.url.path}"
+    where = f"GET {shown(response.request.url.path)}"
     content_type = response.headers.get("content-type", "")
     media_type = content_type.partition(";")[0].strip().lower()
     if media_type == OPENMETRICS:
@@ -82,6 +82,6 @@ def exposed(response: httpx.Response) -> tuple[set[str], set[str]]:
                 suffixes = SAMPLE_SUFFIXES.get(family.type, ())
                 described.update([family.name, *(family.name + s for s in suffixes)])
     except ValueError as exc:
-        problem = f"{where} is not {media_type}: {exc}: {excerpt(response.text, 200)}"
+        problem = f"{where} is not {media_type}: {shown(str(exc))}: {excerpt(response.text, 200)}"
         raise pytest.fail.Exception(problem, pytrace=False) from None
     return sampled, described - sampled

@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from pytest_staging.manifest import Manifest
-from pytest_staging.redaction import excerpt
+from pytest_staging.redaction import excerpt, shown
 from pytest_staging.suite_cases import send
 
 pytestmark = pytest.mark.security
@@ -51,10 +51,10 @@ def test_error_bodies_leak_no_internals(error_answers: list[httpx.Response]) -> 
 def test_no_header_names_the_server_software_version(error_answers: list[httpx.Response]) -> None:
     found = []
     for answer in error_answers:
-        where = f"{answer.request.method} {answer.request.url.path}"
+        where = f"{answer.request.method} {shown(answer.request.url.path)}"
         if "x-powered-by" in answer.headers:
-            found.append(f"{where}: X-Powered-By: {answer.headers['x-powered-by']}")
+            found.append(f"{where}: X-Powered-By: {shown(answer.headers['x-powered-by'])}")
         server = answer.headers.get("server", "")
         if VERSIONED_SERVER.search(server):
-            found.append(f"{where}: Server: {server}")
+            found.append(f"{where}: Server: {shown(server)}")
     assert not found, "\n".join(found)

@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from pytest_staging.manifest import Manifest, Security
-from pytest_staging.redaction import excerpt
+from pytest_staging.redaction import excerpt, shown
 
 pytestmark = pytest.mark.security
 FRAME_OPTIONS = {"DENY", "SAMEORIGIN"}
@@ -43,7 +43,8 @@ def test_strict_transport_security_is_set(
 def test_content_type_sniffing_is_off(answer: httpx.Response, security_path: str) -> None:
     value = answer.headers.get("x-content-type-options", "")
     assert value.lower() == "nosniff", (
-        f"GET {security_path}: X-Content-Type-Options is {value or 'missing'}, expected nosniff"
+        f"GET {security_path}: X-Content-Type-Options is {shown(value) or 'missing'}, "
+        "expected nosniff"
     )
 
 
@@ -87,7 +88,7 @@ def hsts_directives(value: str) -> tuple[dict[str, str], str]:
         if not name:
             continue
         if name in directives:
-            return directives, f"{name} appears twice"
+            return directives, f"{shown(name)} appears twice"
         directives[name] = argument.strip().strip('"')
     if "max-age" not in directives:
         return directives, "no max-age"

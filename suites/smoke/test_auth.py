@@ -12,7 +12,7 @@ import pytest
 from pytest_staging import assert_envelope, assert_status
 from pytest_staging.auth import LoginFailed, credentials, login, token_from
 from pytest_staging.manifest import Auth, Manifest
-from pytest_staging.redaction import Secret
+from pytest_staging.redaction import Secret, shown
 from pytest_staging.settings import StagingSettings
 
 pytestmark = [pytest.mark.smoke, pytest.mark.security]
@@ -85,8 +85,8 @@ def test_bad_credentials_are_rejected_with_401(
         response = staging_anonymous_client.get(protected_path(auth), headers=bogus)
     if response.is_success:  # the body may carry a live token: never show it
         pytest.fail(
-            f"{response.request.method} {response.request.url.path} accepted a wrong password "
-            f"(status {response.status_code})",
+            f"{response.request.method} {shown(response.request.url.path)} accepted a wrong "
+            f"password (status {response.status_code})",
             pytrace=False,
         )
     assert_status(response, 401)
