@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
+from pytest_staging.gate import percent
+
 if TYPE_CHECKING:
     from pathlib import Path
 
@@ -104,11 +106,6 @@ class LoadPlan:
 DEFAULT_ERROR_RATE = 0.1
 """Percent of a load run's requests that may fail when `error_rate` is not given (the
 seeds' "error rate < 0.1 %"): a run with failures is never OK without a limit one sees."""
-
-
-def percent(rate: float) -> str:
-    """A rate in percent as a person writes it: 100, 19.65, 0.05, 0."""
-    return f"{rate:.2f}".rstrip("0").rstrip(".")
 
 
 @dataclass(frozen=True)
@@ -207,6 +204,7 @@ def _error_rate_check(result: LoadResult, limit: float, default: bool) -> Check:
     """Broken, it names the top failure causes from locust's failure table too."""
     rate = result.failure_rate
     ok = rate <= limit
+    shown = percent(rate, limit, fails_above=True)  # never at or under the limit it broke
     given = " (the default; set error_rate to allow more)" if default else ""
     causes = result.top_failures()
     return Check(
@@ -214,9 +212,9 @@ def _error_rate_check(result: LoadResult, limit: float, default: bool) -> Check:
         round(rate, 3),
         limit,
         ok,
-        f"failure rate {rate:.2f}% ({result.failures} of {result.requests}) is above the limit "
-        f"error_rate = {limit:g}%{given}{'; ' + causes if causes else ''}",
-        f"error rate {percent(rate)}% {'<=' if ok else '>'} {limit:g}%"
+        f"failure rate {shown} ({result.failures} of {result.requests}) is above the limit "
+        f"error_rate = {percent(limit)}{given}{'; ' + causes if causes else ''}",
+        f"error rate {shown} {'<=' if ok else '>'} {percent(limit)}"
         f"{' (default)' if default else ''}",
         default,
     )

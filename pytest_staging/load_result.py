@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from pytest_staging.gate import percent
 from pytest_staging.redaction import redactor
 
 if TYPE_CHECKING:
@@ -132,7 +133,7 @@ class LoadResult:
     def describe(self) -> str:
         return (
             f"{self.requests} requests in {self.elapsed_s:.1f}s, {self.rps:.1f} req/s, "
-            f"{self.failure_rate:.2f}% failed, p50 {self.p50_ms:g} ms, p95 {self.p95_ms:g} ms, "
+            f"{percent(self.failure_rate)} failed, p50 {self.p50_ms:g} ms, p95 {self.p95_ms:g} ms, "
             f"p99 {self.p99_ms:g} ms"
         )
 

@@ -175,7 +175,7 @@ def test_every_broken_threshold_names_its_metric_value_and_limit() -> None:
     ]
     assert [c.message for c in checks if not c.ok] == [
         "p95 120 ms is above the limit p95_ms = 100 ms",
-        "failure rate 5.00% (10 of 200) is above the limit error_rate = 1%",
+        "failure rate 5% (10 of 200) is above the limit error_rate = 1%",
         "throughput 100.0 req/s is below the limit min_rps = 150 req/s",
     ]
     assert [c.summary for c in checks] == [
@@ -217,12 +217,15 @@ def test_without_an_error_rate_the_default_limit_applies_and_says_so() -> None:
     )
     assert error_rate.summary == "error rate 100% > 0.1% (default)"
     assert error_rate.message == (
-        "failure rate 100.00% (40 of 40) is above the limit error_rate = 0.1% "
+        "failure rate 100% (40 of 40) is above the limit error_rate = 0.1% "
         "(the default; set error_rate to allow more); top failures: HTTP 503 (40, x)"
     )
     one_in_a_thousand = result_with(requests=1000, failures=1)
     (within,) = [c for c in LoadThresholds().checks(one_in_a_thousand) if c.metric == "error_rate"]
     assert (within.ok, within.summary) == (True, "error rate 0.1% <= 0.1% (default)")
+    just_over = result_with(requests=996, failures=1)  # 0.1004 %: never shown as the limit
+    (over,) = [c for c in LoadThresholds().checks(just_over) if c.metric == "error_rate"]
+    assert (over.ok, over.summary) == (False, "error rate 0.11% > 0.1% (default)")
     given = LoadThresholds(error_rate=100).checks(all_failed)
     assert all(check.ok and not check.default for check in given)
 

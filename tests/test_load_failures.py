@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from inner_run import INNER_RUN_OPTIONS
 
-from pytest_staging.load_plan import percent
+from pytest_staging.gate import percent
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -36,7 +36,8 @@ DEFAULT_NOTE = "error rate 100% > 0.1% (default)"
 def test_a_run_where_every_request_failed_is_no_go_without_an_error_rate(
     pytester: pytest.Pytester, read_report: Callable[[Path], Report], demo_url: str
 ) -> None:
-    """Before: `load OK: ... 100.00% failed` and STAGING GATE: GO."""
+    """Before: `load OK: ... 100.00% failed` and STAGING GATE: GO; now the load line shows the
+    default limit and the cause."""
     pytester.makefile(".toml", staging=NO_ERROR_RATE)
     report_path = pytester.path / "gate.json"
     result = pytester.runpytest(
@@ -68,11 +69,13 @@ def test_a_run_where_every_request_failed_is_no_go_without_an_error_rate(
     top = f"top failures: HTTP 404 ({failed}, GET /api/nothing-here)"
     assert run["notes"] == [DEFAULT_NOTE, top]
     assert (
-        f"performance: load 1 task(s): 2 users for 2s: failure rate 100.00% ({failed} of "
+        f"performance: load 1 task(s): 2 users for 2s: failure rate 100% ({failed} of "
         f"{failed}) is above the limit error_rate = 0.1% (the default; set error_rate to allow "
         f"more); {top}"
     ) in report["reasons"]
-    result.stdout.fnmatch_lines(["load FAIL: 1 task(s): 2 users for 2s: * 100.00% failed*"])
+    result.stdout.fnmatch_lines(
+        [f"load FAIL: 1 task(s): 2 users for 2s: * 100% failed, p95 * ms; {DEFAULT_NOTE}; {top}"]
+    )
 
 
 def closed_port() -> int:
@@ -151,5 +154,5 @@ def test_staging_load_run_applies_the_default_and_names_each_cause_with_its_coun
     assert given["ok"] is True
     assert 0 < given["failures"] < given["requests"]
     assert given["failure_causes"][0]["cause"] == "HTTP 503"
-    assert given["notes"][0] == f"error rate {percent(given['failure_rate'])}% <= 100%"
+    assert given["notes"][0] == f"error rate {percent(given['failure_rate'])} <= 100%"
     assert not [r for r in report["reasons"] if "test_given_limit" in r or "load 2 task" in r]
