@@ -34,6 +34,12 @@ INIT_FILES = (
 class CommandError(Exception):
     """A subcommand cannot do its job; the message says why and what to do instead."""
 
+    def __init__(self, message: str, code: int = 1) -> None:
+        super().__init__(message)
+        self.code = code
+        """The exit code: 1, or 4 for a request the command refuses (like pytest's usage
+        errors)."""
+
 
 def main(argv: list[str] | None = None) -> int:
     """Run the subcommand named in `argv` (default: the command line); its exit code."""
@@ -43,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
         code: int = args.handler(args)
     except CommandError as error:
         print(f"{parser.prog} {args.command}: error: {error}", file=sys.stderr)
-        return 1
+        return error.code
     return code
 
 
@@ -175,8 +181,9 @@ def _add_report_commands(commands: argparse._SubParsersAction[argparse.ArgumentP
         help="show what changed between two saved JSON reports",
         description="Compare two reports written by --staging-report: verdict, pass rates, "
         "tests that changed outcome, p95 per request and load runs. Exit code: 1 when the "
-        "new run is worse (verdict GO to NO-GO, a pass rate fell, a test broke, a p95 grew "
-        "beyond the tolerance), else 0.",
+        "new run is worse (verdict GO to NO-GO, a pass rate fell, a test broke or no longer "
+        "ran, a p95 grew beyond the tolerance), else 0; 4 when the reports are of different "
+        "targets or services.",
     )
     compare.add_argument("old", type=Path, help="the earlier report")
     compare.add_argument("new", type=Path, help="the later report")
@@ -186,6 +193,11 @@ def _add_report_commands(commands: argparse._SubParsersAction[argparse.ArgumentP
         default=baseline.DEFAULT_TOLERANCE,
         metavar="PERCENT",
         help=f"p95 growth allowed per request (default: {baseline.DEFAULT_TOLERANCE:g})",
+    )
+    compare.add_argument(
+        "--allow-different-targets",
+        action="store_true",
+        help="compare reports of different target URLs or services (refused otherwise)",
     )
     compare.set_defaults(handler=_compare)
 
@@ -202,6 +214,7 @@ def _read_report(path: Path) -> dict[str, Any]:
 def _gate(args: argparse.Namespace) -> int:
     """Re-print a saved run's verdict; its exit code is the verdict."""
     from pytest_staging import saved_report
+    from pytest_staging.controller import INSECURE_WARNING
     from pytest_staging.report import markdown, terminal
 
     document = _read_report(args.report)
@@ -216,6 +229,8 @@ def _gate(args: argparse.Namespace) -> int:
             *terminal.slowest_lines(outcome),
             *terminal.load_lines(outcome),
             *terminal.withheld_lines(outcome),
+            *terminal.note_lines(outcome),
+            *([INSECURE_WARNING] if outcome.insecure else []),
             *terminal.verdict_lines(outcome),
         ]
         print("\n".join(lines))
@@ -223,9 +238,16 @@ def _gate(args: argparse.Namespace) -> int:
 
 
 def _compare(args: argparse.Namespace) -> int:
-    from pytest_staging.comparison import compare
+    from pytest_staging.comparison import compare, target_difference
 
     old, new = _read_report(args.old), _read_report(args.new)
+    difference = target_difference(old, new)
+    if difference and not args.allow_different_targets:
+        raise CommandError(
+            f"{args.old} and {args.new} are reports of different targets ({difference}): "
+            "compare two runs of one target, or pass --allow-different-targets",
+            code=4,
+        )
     result = compare(old, new, old_name=str(args.old), tolerance=args.tolerance)
     print(f"{args.old} -> {args.new}")
     print("\n".join(result.lines))

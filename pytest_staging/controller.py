@@ -10,6 +10,7 @@ after pytest's own summary so the run ends with the verdict.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import gc
 import signal
 import threading
@@ -21,6 +22,7 @@ from pytest_staging import gate, guard, timing
 from pytest_staging.outcome import GateOutcome
 from pytest_staging.outcomes import OutcomeCollector
 from pytest_staging.report import junit, terminal
+from pytest_staging.settings import DESELECTED_KEY
 
 if TYPE_CHECKING:
     from collections.abc import Generator, Iterable, Iterator, Mapping
@@ -66,6 +68,11 @@ class GateController:
         self._withheld: dict[str, str] = {}
         self._deciding = False
         self._expected: set[str] = set()
+        self._runs = 0
+        """Test runs to come in all: one per test, or one per test and worker (--dist each)."""
+        self._session: pytest.Session | None = None
+        self._fail_fast: str | None = None
+        """Why --staging-fail-fast stopped the run, once it did."""
         self._keyboard_interrupt = False
         self._started = False
         self._started_at = timing.utc_now()
@@ -82,7 +89,10 @@ class GateController:
             f"{name}={gate.percent(value)}" for name, value in self._settings.thresholds().items()
         )
         lines = [f"staging target: {self._target.url} (environment {self._target.environment})"]
+        if self._settings.max_error_rate is not None:
+            thresholds += f" max_error_rate={gate.percent(self._settings.max_error_rate)}"
         lines.append(f"staging gate thresholds: {thresholds}")
+        lines.extend(_selection_lines(self._settings))
         if self._settings.insecure:
             lines.append(INSECURE_WARNING)
         why = guard.withheld_why(self._settings)
@@ -93,7 +103,13 @@ class GateController:
         """How many tests the guard withheld, right under "collected N items" (without
         xdist; under xdist the count closes the run)."""
         withheld = sum(1 for item in items if guard.withheld_reason_of(item) is not None)
-        return [f"staging: {withheld} destructive test(s) withheld"] if withheld else []
+        lines = [f"staging: {withheld} destructive test(s) withheld"] if withheld else []
+        deselected = self._config.stash.get(DESELECTED_KEY, 0)
+        if deselected:
+            lines.append(
+                f"staging: partial run: {deselected} of {deselected + len(items)} tests deselected"
+            )
+        return lines
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_collection(self, session: pytest.Session) -> None:
@@ -153,16 +169,23 @@ class GateController:
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         self.expect(item.nodeid for item in session.items)
 
-    def expect(self, nodeids: Iterable[str]) -> None:
-        """Tests that must report a result (from collection, or from each xdist worker)."""
-        self._expected.update(nodeids)
+    def expect(self, nodeids: Iterable[str], *, every_worker: bool = False) -> None:
+        """Tests that must report a result (from collection, or from each xdist worker;
+        with `every_worker`, as under `--dist each`, each worker runs each of them)."""
+        ids = list(nodeids)
+        self._expected.update(ids)
+        self._runs = self._runs + len(ids) if every_worker else len(self._expected)
 
-    def pytest_keyboard_interrupt(self) -> None:
-        self._keyboard_interrupt = True
+    def pytest_keyboard_interrupt(self, excinfo: pytest.ExceptionInfo[BaseException]) -> None:
+        """Ctrl-C, SIGTERM, `pytest.exit()`; not xdist's own interruption that carries out
+        --staging-fail-fast's stop (it is a KeyboardInterrupt too)."""
+        if self._fail_fast is None or str(excinfo.value) != _stop_message(self._fail_fast):
+            self._keyboard_interrupt = True
 
-    def pytest_sessionstart(self) -> None:
+    def pytest_sessionstart(self, session: pytest.Session) -> None:
         """SIGTERM (what CI systems send to cancel a job) stops the run the way Ctrl-C does,
         so every report is written, NO-GO and interrupted; a second one kills at once."""
+        self._session = session
         if threading.current_thread() is not threading.main_thread():
             return
 
@@ -187,13 +210,42 @@ class GateController:
         why = guard.withheld_reason_in(report)
         if why is not None:
             self._withheld[report.nodeid] = why
+        if report.failed and self._settings.fail_fast and self._fail_fast is None:
+            self._stop_if_certainly_no_go()
+
+    def _stop_if_certainly_no_go(self) -> None:
+        """--staging-fail-fast, after each failure: stop once no outcome of the tests still to
+        run can make a GO. Their categories are known only on the workers under xdist, so each
+        counts as possibly in any category, with and without xdist: the stop is never early.
+        (A pass cannot make the verdict certain where a failure did not, so only failures
+        are checked: the check builds the snapshot so far.)"""
+        done = self._collector.records(unfinished=False)
+        left = max(self._runs - len(done), 0)
+        snapshot = self._gate_snapshot(done)
+        names = (*snapshot.categories, gate.OTHER, *snapshot.thresholds)
+        reason = gate.certainly_no_go(snapshot, dict.fromkeys(names, left))
+        if reason is None:
+            return
+        self._fail_fast = reason
+        dsession = self._config.pluginmanager.get_plugin("dsession")
+        if dsession is not None:  # xdist's controller loop honours only its own attribute
+            dsession.shouldstop = _stop_message(reason)
+        elif self._session is not None and not self._session.shouldfail:
+            self._session.shouldfail = _stop_message(reason)
 
     @pytest.hookimpl(wrapper=True, tryfirst=True)
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> Generator[None]:
         self._deciding = True
+        status = int(exitstatus)
+        if (
+            status == pytest.ExitCode.INTERRUPTED
+            and self._fail_fast
+            and not self._keyboard_interrupt
+        ):
+            status = pytest.ExitCode.TESTS_FAILED  # xdist's stop for --staging-fail-fast
         if self._started:
             with _collection_paused():
-                self.outcome = self._decide(session, int(exitstatus))
+                self.outcome = self._decide(session, status)
                 self._write_report(self.outcome)
             self._write_summaries(self.outcome)
             junit.record(self._config, self.outcome)
@@ -203,6 +255,21 @@ class GateController:
             session.exitstatus = self.outcome.exit_code  # over any plugin that changed it since
             self._print(self.outcome)
         return result
+
+    def _gate_snapshot(self, tests: tuple[gate.TestRecord, ...]) -> gate.RunSnapshot:
+        """The tests against the gate's settings: what the fail-fast check judges, and what
+        the final snapshot adds the run's facts to."""
+        settings = self._settings
+        return gate.RunSnapshot(
+            tests=tests,
+            thresholds=settings.thresholds(),
+            explicit=frozenset(settings.gates),
+            min_tests=settings.manifest.min_tests,
+            categories=settings.categories,
+            flaky_fails=settings.flaky_fails,
+            max_error_rate=settings.max_error_rate,
+            allow_partial=settings.allow_partial,
+        )
 
     def _snapshot(
         self, session: pytest.Session, exitstatus: int, latency: Mapping[str, Mapping[str, Any]]
@@ -214,19 +281,22 @@ class GateController:
             pytest.ExitCode.INTERRUPTED,
             pytest.ExitCode.INTERNAL_ERROR,
         }
-        return gate.RunSnapshot(
-            tests=self._collector.records(unfinished=not broken_off),
-            thresholds=self._settings.thresholds(),
-            explicit=frozenset(self._settings.gates),
-            min_tests=self._settings.manifest.min_tests,
-            categories=self._settings.categories,
+        selection = self._settings.selection
+        requests, failed_requests = self._collector.request_totals()
+        return dataclasses.replace(
+            self._gate_snapshot(self._collector.records(unfinished=not broken_off)),
             collection_errors=self._collection_errors,
             interrupted=broken_off and not self._collection_errors and not not_ready,
             never_reported=len(self._expected - self._collector.reported()),
             stopped_early=str(stopped) if stopped else None,
             not_ready=not_ready,
             regressions=self._regressions(latency),
-            flaky_fails=self._settings.flaky_fails,
+            requests=requests,
+            failed_requests=failed_requests,
+            deselected=self._config.stash.get(DESELECTED_KEY, 0),
+            selection=selection.narrowing,
+            rerun_selection=selection.rerun,
+            fail_fast=self._fail_fast,
         )
 
     def _regressions(self, latency: Mapping[str, Mapping[str, Any]]) -> tuple[str, ...]:
@@ -247,6 +317,7 @@ class GateController:
             exit_code=gate.exit_code(verdict, snapshot, exitstatus),
             target_url=self._target.url,
             environment=self._target.environment,
+            service=self._settings.manifest.service,
             started_at=self._started_at,
             duration_s=timing.monotonic() - self._start,
             readiness=self._readiness,
@@ -288,9 +359,29 @@ class GateController:
                 reporter.write_line(line)
             for line in [*terminal.slowest_lines(outcome), *terminal.load_lines(outcome)]:
                 reporter.write_line(line)
-        for line in terminal.withheld_lines(outcome):
+        for line in [*terminal.withheld_lines(outcome), *terminal.note_lines(outcome)]:
             reporter.write_line(line, yellow=True)
         if outcome.insecure:
             reporter.write_line(INSECURE_WARNING, red=True, bold=True)
         for number, line in enumerate(terminal.verdict_lines(outcome)):
             reporter.write_line(line, bold=number == 0, green=go, red=not go)
+
+
+def _stop_message(reason: str) -> str:
+    """What pytest (or xdist) shows when --staging-fail-fast stops the run."""
+    return f"--staging-fail-fast: {reason}"
+
+
+def _selection_lines(settings: StagingSettings) -> list[str]:
+    """The header's word on how the user narrowed the run, and what that means for the gate."""
+    selection = settings.selection
+    if not selection.narrowing:
+        return []
+    shown = " ".join(selection.narrowing)
+    if selection.rerun:
+        meaning = f"{selection.rerun} chooses the tests by an earlier run's results: no GO"
+    elif settings.allow_partial:
+        meaning = "a partial run is noted (allow_partial = false makes it NO-GO)"
+    else:
+        meaning = "a partial run is NO-GO (allow_partial = false)"
+    return [f"staging selection: {shown}: {meaning}"]

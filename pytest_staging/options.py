@@ -174,6 +174,32 @@ OPTIONS: tuple[Option, ...] = (
         metavar="CATEGORY=PERCENT",
     ),
     Option(
+        "allow_partial",
+        "Whether a run narrowed by -k, -m or --deselect may GO: yes (a note says what was "
+        "left out) or no (NO-GO); a run that --lf or --sw chose never GOes "
+        "(manifest gates.allow_partial; default yes).",
+        parsing.flag,
+        kind="optional",
+        metavar="yes/no",
+        const="yes",
+    ),
+    Option(
+        "max_error_rate",
+        "NO-GO when more than PERCENT of all the run's requests (every attempt, retries "
+        "included) got no answer or a status of 500 or more "
+        "(manifest gates.max_error_rate; default: off).",
+        parsing.percentage,
+        metavar="PERCENT",
+    ),
+    Option(
+        "fail_fast",
+        "Stop the run as soon as the verdict is certainly NO-GO: a critical test failed, or "
+        "a gated category can no longer reach its threshold.",
+        parsing.flag,
+        kind="flag",
+        default=False,
+    ),
+    Option(
         "allow_destructive",
         "Run tests marked destructive (never on an environment the manifest marks "
         "sensitive). Implied by --staging-demo.",

@@ -36,6 +36,8 @@ class GateOutcome:
     """When the HTTPS target's certificate expires, if it verified."""
     withheld: tuple[tuple[str, str], ...] = ()
     """(node id, why) of each destructive test the guard withheld."""
+    service: str = ""
+    """The manifest's service name ("" without one): `compare` refuses two services."""
 
 
 def early_outcome(

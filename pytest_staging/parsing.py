@@ -118,6 +118,17 @@ def gate(value: str) -> tuple[str, float]:
     return name.strip(), percent
 
 
+def percentage(value: str) -> float:
+    """A percentage from 0 to 100, e.g. an error rate."""
+    try:
+        number = float(value)
+    except ValueError:
+        number = math.nan
+    if not 0 <= number <= 100:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a percentage from 0 to 100, e.g. 0.1")
+    return number
+
+
 def _header_safe(value: str) -> bool:
     """Printable ASCII only: no CR/LF to smuggle in headers, nothing httpx cannot encode."""
     return all(" " <= character <= "~" for character in value)

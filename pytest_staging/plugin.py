@@ -7,7 +7,10 @@ Lifecycle, top to bottom:
   controller's `GateController` registered, plus `XdistHooks` when xdist is
   loaded; with `--staging-suites`, the bundled suites added to the paths.
   Without a target nothing else happens: the plugin stays inert.
-- `pytest_collection_modifyitems`: destructive tests withheld unless allowed.
+- `pytest_collection_modifyitems`: smoke and critical tests first (the same order
+  in every xdist worker), destructive tests withheld unless allowed.
+- `pytest_deselected`: the tests the user's selection left out, counted where
+  collection happens; each xdist worker hands its count back when it finishes.
 - with a target, `ReportCarrier` (controller and workers): the reports carry
   the test's categories, criticality and requests, so the controller counts
   the same with and without xdist; and `SecretSinks` (controller and workers):
@@ -36,10 +39,10 @@ from pytest_staging.fixtures import (
     staging_settings,
     staging_target,
 )
-from pytest_staging.markers import MARKERS
+from pytest_staging.markers import CRITICAL, MARKERS
 from pytest_staging.options import add_options
 from pytest_staging.redaction import redactor
-from pytest_staging.settings import SETTINGS_KEY, StagingSettings
+from pytest_staging.settings import DESELECTED_KEY, SETTINGS_KEY, StagingSettings
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -60,6 +63,8 @@ __all__ = [
 ]
 
 WORKER_URL_KEY = "pytest_staging_url"
+WORKER_DESELECTED_KEY = "pytest_staging_deselected"
+SMOKE = "smoke"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -172,12 +177,49 @@ class XdistHooks:
     def pytest_xdist_node_collection_finished(
         self, node: WorkerController, ids: Sequence[str]
     ) -> None:
-        self._controller.expect(ids)
+        self._controller.expect(ids, every_worker=node.config.getvalue("dist") == "each")
+
+    def pytest_testnodedown(self, node: WorkerController, error: object | None) -> None:
+        """Every worker collects, and deselects, the same tests: one worker's count is the
+        run's (a crashed worker sends none)."""
+        output = getattr(node, "workeroutput", None) or {}
+        stash = node.config.stash
+        stash[DESELECTED_KEY] = max(
+            stash.get(DESELECTED_KEY, 0), output.get(WORKER_DESELECTED_KEY, 0)
+        )
 
 
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """First, so a conftest's own order (the suites' `runs_last`) and pytest's `--ff` and
+    `--nf` still apply after it."""
     settings = config.stash.get(SETTINGS_KEY, None)
     if settings is not None and settings.active:
         from pytest_staging.guard import withhold_destructive
 
+        items.sort(key=_gate_order)
         withhold_destructive(items, settings)
+
+
+def _gate_order(item: pytest.Item) -> tuple[bool, bool]:
+    """Smoke tests first (critical ones first among them), then the other critical tests,
+    then the rest, each group in collection order: a broken deployment shows at once, before
+    a load test hammers it, and --staging-fail-fast stops before the rest. A stable sort on
+    the collected items, so every xdist worker gets the same order."""
+    return item.get_closest_marker(SMOKE) is None, item.get_closest_marker(CRITICAL) is None
+
+
+def pytest_deselected(items: Sequence[pytest.Item]) -> None:
+    """Counted in the process that collects: the controller's gate reads the count, or,
+    under xdist, each worker's count once it finishes."""
+    if items:
+        stash = items[0].config.stash
+        stash[DESELECTED_KEY] = stash.get(DESELECTED_KEY, 0) + len(items)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """A worker hands its deselected count back to the controller (see `XdistHooks`)."""
+    config = session.config
+    if _is_worker(config):
+        workeroutput: dict[str, Any] = config.workeroutput  # type: ignore[attr-defined]
+        workeroutput[WORKER_DESELECTED_KEY] = config.stash.get(DESELECTED_KEY, 0)

@@ -84,6 +84,9 @@ def outcome(document: dict[str, Any]) -> GateOutcome:
     from pytest_staging.outcome import GateOutcome
 
     audit = document["audit"]
+    # Reports written before the selection, the request counts and the notes existed lack them.
+    requests = document.get("requests") or {}
+    selection = document.get("selection") or {}
     explicit = set(audit["explicit_thresholds"])
     categories = tuple(
         _category(name, saved, explicit) for name, saved in document["categories"].items()
@@ -96,12 +99,22 @@ def outcome(document: dict[str, Any]) -> GateOutcome:
         critical_failures=tuple(document["critical_failures"]),
         flaky=tuple(document["flaky"]),
         tolerated=tuple(document["tolerated_failures"]),
+        notes=tuple(document.get("notes", ())),
+        error_rate=requests.get("error_rate"),
     )
     snapshot = RunSnapshot(
         tests=(),
         thresholds=audit["thresholds"],
         explicit=frozenset(explicit),
         interrupted=document["interrupted"],
+        requests=requests.get("total", 0),
+        failed_requests=requests.get("failed", 0),
+        max_error_rate=requests.get("max_error_rate"),
+        deselected=selection.get("deselected", 0),
+        selection=tuple(selection.get("options", ())),
+        allow_partial=selection.get("allow_partial", True),
+        rerun_selection=selection.get("rerun"),
+        fail_fast=document.get("fail_fast"),
     )
     withheld = audit.get("destructive_withheld") or ()
     return GateOutcome(
@@ -110,6 +123,7 @@ def outcome(document: dict[str, Any]) -> GateOutcome:
         exit_code=document["exit_code"],
         target_url=document["target"]["url"],
         environment=document["target"]["environment"],
+        service=document["target"].get("service") or "",
         started_at=datetime.fromisoformat(document["started_at"]),
         duration_s=document["duration_s"],
         latency=document["latency"],

@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import argparse
 import os
+import shlex
 from dataclasses import dataclass, field
 from functools import cache
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
 import pytest
@@ -33,6 +34,9 @@ if TYPE_CHECKING:
     from pytest_staging.baseline import Baseline
     from pytest_staging.manifest import Environment, Manifest
 
+T = TypeVar("T")
+U = TypeVar("U")
+
 BUILTIN_CATEGORIES = ("smoke", "integration", "performance", "security", "monitoring")
 DEFAULT_THRESHOLDS: Mapping[str, float] = MappingProxyType(
     {
@@ -43,6 +47,46 @@ DEFAULT_THRESHOLDS: Mapping[str, float] = MappingProxyType(
         "monitoring": 100.0,
     }
 )
+
+
+@dataclass(frozen=True)
+class Selection:
+    """How the user narrowed the run with pytest's own options, as shown in the reports.
+
+    Only options that change WHICH tests run count: `--ff` and `--nf` merely reorder.
+    `rerun` names the one that chose the tests by an earlier run's results (`--lf`,
+    `--sw`): such a run checks what failed before, not the deployment, so it never GOes.
+    """
+
+    narrowing: tuple[str, ...] = ()
+    rerun: str | None = None
+
+
+def selection(config: pytest.Config) -> Selection:
+    """The run's `-k`, `-m`, `--deselect`, `--lf` and `--sw`, read from pytest's options."""
+    option = config.option
+    shown = [
+        shlex.join([flag, value])
+        for flag, value in (("-k", option.keyword), ("-m", option.markexpr))
+        if value
+    ]
+    shown += [shlex.join(["--deselect", nodeid]) for nodeid in option.deselect or ()]
+    rerun = [
+        flag
+        for flag, given in (
+            ("--lf", getattr(option, "lf", False)),
+            ("--sw", _stepwise(option)),
+        )
+        if given
+    ]
+    return Selection(narrowing=(*shown, *rerun), rerun=" ".join(rerun) or None)
+
+
+def _stepwise(option: argparse.Namespace) -> bool:
+    """`--sw` or `--sw-skip` resume after the test that failed last time; `--sw-reset`
+    starts from the first test, so it is a whole run (that stops at its first failure)."""
+    stepwise = getattr(option, "stepwise", False) or getattr(option, "stepwise_skip", False)
+    return bool(stepwise) and not getattr(option, "stepwise_reset", False)
 
 
 @dataclass(frozen=True)
@@ -74,6 +118,13 @@ class StagingSettings:
     retry_on: tuple[int, ...] = (502, 503, 504)
     flaky_fails: frozenset[str] = frozenset()
     """Categories in which a flaky pass counts as failed (`--staging-flaky-fails`)."""
+    allow_partial: bool = True
+    """A run narrowed by -k, -m or --deselect may GO (it is noted); False: it is NO-GO."""
+    max_error_rate: float | None = None
+    """Percent of all the run's requests that may fail; None: the rule is off."""
+    fail_fast: bool = False
+    selection: Selection = field(default_factory=Selection)
+    """How the user narrowed the run (`-k`, `-m`, `--deselect`, `--lf`, `--sw`)."""
 
     @property
     def sensitive(self) -> bool:
@@ -206,12 +257,16 @@ def resolve(config: pytest.Config, environ: Mapping[str, str] = os.environ) -> S
         retries=values["retries"],
         retry_on=values["retry_on"],
         flaky_fails=_flaky_fails(found["flaky_fails"], categories),
+        allow_partial=_first_set(values["allow_partial"], manifest.allow_partial, True),
+        max_error_rate=_first_set(values["max_error_rate"], manifest.max_error_rate, None),
+        fail_fast=values["fail_fast"],
+        selection=selection(config),
     )
 
 
-def _first_set(*values: float | None) -> float:
+def _first_set(option: T | None, manifest: T | None, default: U) -> T | U:
     """The first value given, in precedence order (option, manifest, default)."""
-    return next(value for value in values if value is not None)
+    return next((value for value in (option, manifest) if value is not None), default)
 
 
 def report_path(
@@ -320,3 +375,6 @@ def _flaky_fails(found: Found, categories: tuple[str, ...]) -> frozenset[str]:
 
 SETTINGS_KEY = pytest.StashKey[StagingSettings]()
 """Where the resolved settings live in `config.stash`."""
+DESELECTED_KEY = pytest.StashKey[int]()
+"""How many tests the run's selection left out, counted where collection happens (this
+process without xdist; each worker's count comes back when it finishes)."""

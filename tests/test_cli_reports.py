@@ -23,13 +23,16 @@ if TYPE_CHECKING:
 GO_TESTS = ONE_FAILURE_IN_THREE.replace("n != 2", "n != 5")
 
 
-def gated_run(pytester: pytest.Pytester, url: str, source: str, name: str) -> pytest.RunResult:
+def gated_run(
+    pytester: pytest.Pytester, url: str, source: str, name: str, *args: str
+) -> pytest.RunResult:
     pytester.makepyfile(test_run=source)
     return pytester.runpytest(
         *INNER_RUN_OPTIONS,
         f"--staging-url={url}",
         f"--staging-report={name}.json",
         f"--staging-summary-md={name}.md",
+        *args,
     )
 
 
@@ -40,17 +43,34 @@ def gate_block(output: str) -> list[str]:
     return lines[start:]
 
 
+SKIPS_A_SECURITY_CHECK = """
+
+@pytest.mark.security
+def test_hsts():
+    pytest.skip("the target is plain HTTP")
+"""
+NOTES_AND_ERROR_RATE = ("-k", "sums or hsts", "--staging-max-error-rate=5")
+"""A partial run and a skipped security check (two notes), and the error rate's line."""
+
+
 @pytest.mark.parametrize(
-    ("source", "code"), [(GO_TESTS, 0), (ONE_FAILURE_IN_THREE, 1)], ids=["go", "no-go"]
+    ("case", "code"),
+    [
+        ((GO_TESTS, ()), 0),
+        ((ONE_FAILURE_IN_THREE, ()), 1),
+        ((GO_TESTS + SKIPS_A_SECURITY_CHECK, NOTES_AND_ERROR_RATE), 0),
+    ],
+    ids=["go", "no-go", "notes-and-error-rate"],
 )
 def test_gate_prints_what_the_run_printed_and_exits_with_the_verdict(
     pytester: pytest.Pytester,
     demo_url: str,
     capsys: pytest.CaptureFixture[str],
-    source: str,
+    case: tuple[str, tuple[str, ...]],
     code: int,
 ) -> None:
-    run = gated_run(pytester, demo_url, source, "saved")
+    source, args = case
+    run = gated_run(pytester, demo_url, source, "saved", *args)
     capsys.readouterr()
 
     exit_code = main(["gate", str(pytester.path / "saved.json")])
@@ -61,6 +81,10 @@ def test_gate_prints_what_the_run_printed_and_exits_with_the_verdict(
     assert printed.splitlines()[0].startswith(f"staging gate: {demo_url} (staging), started ")
     assert printed.splitlines()[0].endswith(f", exit code {code}")
     assert printed.splitlines()[1:] == gate_block(run.stdout.str())
+    if args:
+        assert "note: partial run: 1 of 5 tests deselected (-k 'sums or hsts')" in printed
+        assert "note: security: 1 skipped: the target is plain HTTP" in printed
+        assert "error rate: no request sent, max_error_rate 5%" in printed
 
 
 def test_gate_markdown_is_the_summary_the_run_wrote(
@@ -119,12 +143,12 @@ def test_compare_lists_what_got_worse_and_exits_1(
 
     assert exit_code == 1
     assert "verdict: GO -> NO-GO" in lines
-    assert "integration           100%     66.6%  -33.3 pp  OK -> FAIL" in lines
+    assert "integration           100%     66.7%  -33.3 pp  OK -> FAIL" in lines
     assert "tests: 1 newly failing, 0 fixed, 0 new, 0 gone" in lines
     worse = lines[lines.index("WORSE (3):") + 1 :]
     assert worse == [
         "  - the verdict went from GO to NO-GO",
-        "  - integration: pass rate fell from 100% to 66.6%",
+        "  - integration: pass rate fell from 100% to 66.7%",
         "  - newly failing: test_run.py::test_sums[2]",
     ]
 

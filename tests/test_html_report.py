@@ -267,3 +267,35 @@ def test_without_html_or_without_pytest_html_nothing_of_ours_is_registered(
     page = (pytester.path / "report.html").read_text(encoding="utf-8")
     assert "test_untargeted.py::test_plain" in page
     assert 'id="staging-gate"' not in page
+
+
+SKIPS_AN_HTTPS_CHECK = """
+import pytest
+
+@pytest.mark.smoke
+def test_health(staging_client):
+    assert staging_client.get("/health").status_code == 200
+
+@pytest.mark.security
+def test_hsts():
+    pytest.skip("the target is plain HTTP and [security] https = \\"optional\\"")
+"""
+
+
+def test_the_notes_and_the_error_rate_follow_the_reasons(
+    pytester: pytest.Pytester, demo_url: str
+) -> None:
+    pytester.makepyfile(SKIPS_AN_HTTPS_CHECK)
+    result, page = run_with_html(pytester, demo_url, "--staging-max-error-rate=0.1")
+    section = staging_section(page)
+
+    note = 'security: 1 skipped: the target is plain HTTP and [security] https = "optional"'
+    assert result.ret == 0
+    assert f'<div id="staging-notes"><h4>Notes</h4><ul><li>{html.escape(note)}</li></ul></div>' in (
+        section
+    )
+    assert (
+        '<p id="staging-error-rate">error rate 0% (0 of 1 requests failed), '
+        "max_error_rate 0.1%: OK</p>"
+    ) in section
+    assert section.index("staging-notes") < section.index("staging-gate-table")

@@ -62,8 +62,11 @@ def test_the_verdict_rides_on_the_testsuite_and_the_file_validates(
     assert properties["staging_verdict"] == "NO-GO"
     assert properties["staging_exit_code"] == "1"
     assert properties["staging_target"] == demo_url
-    assert properties["staging_reason_1"].startswith("integration: pass rate 66.6% (2 of 3)")
-    assert properties["staging_integration_pass_rate"] == "66.6%"
+    assert properties["staging_reason_1"].endswith(
+        "::test_sums[2]: AssertionError: two is not allowed"
+    )
+    assert properties["staging_reason_2"].startswith("integration: pass rate 66.7% (2 of 3)")
+    assert properties["staging_integration_pass_rate"] == "66.7%"
     assert properties["staging_integration_threshold"] == "95%"
     assert properties["staging_integration_result"] == "FAIL"
     assert properties["staging_smoke_result"] == "OK"
@@ -89,3 +92,21 @@ def test_without_a_target_the_junit_file_is_pytests_own(pytester: pytest.Pyteste
     pytester.runpytest(*INNER_RUN_OPTIONS, "--junitxml=junit.xml")
     root = ET.parse(pytester.path / "junit.xml").getroot()
     assert root.find(".//properties") is None
+
+
+def test_notes_and_the_error_rate_are_properties(pytester: pytest.Pytester, demo_url: str) -> None:
+    pytester.makepyfile(ONE_FAILURE_IN_THREE.replace("n != 2", "n != 5"))
+    result = pytester.runpytest(
+        *INNER_RUN_OPTIONS,
+        f"--staging-url={demo_url}",
+        "--junitxml=junit.xml",
+        "-k",
+        "sums",
+        "--staging-max-error-rate=1",
+    )
+    properties = suite_properties(pytester.path / "junit.xml")
+
+    assert result.ret == 0
+    assert properties["staging_note_1"] == "partial run: 1 of 4 tests deselected (-k sums)"
+    assert properties["staging_max_error_rate"] == "1%"
+    assert properties["staging_error_rate"] == "-"  # the three sums send no request

@@ -61,6 +61,18 @@ PASSING_TEST = "import pytest\n\n@pytest.mark.smoke\ndef test_ok():\n    pass\n"
             "--staging-retry-on: '404,503' is not a comma-separated list of HTTP status codes from 500 to 599, e.g. 502,503,504",
         ),
         (
+            ("--staging-max-error-rate=1%",),
+            "--staging-max-error-rate: '1%' is not a percentage from 0 to 100, e.g. 0.1",
+        ),
+        (
+            ("--staging-max-error-rate=-0.5",),
+            "--staging-max-error-rate: '-0.5' is not a percentage from 0 to 100, e.g. 0.1",
+        ),
+        (
+            ("--staging-allow-partial=maybe",),
+            "--staging-allow-partial: 'maybe' is not a yes/no value; expected 1/0, true/false",
+        ),
+        (
             ("--staging-flaky-fails=smoke,all",),
             "--staging-flaky-fails: 'smoke,all' is not a comma-separated list of categories, or all, e.g. integration,security",
         ),
@@ -228,6 +240,44 @@ def test_command_line_beats_environment_beats_ini(
     )
     assert from_cli.ret == 69
     from_cli.stdout.fnmatch_lines(["*smoke=70%*"])
+
+
+MAX_ERROR_RATE_IN_MANIFEST = "[service]\nname = 'items'\n[gates]\nmax_error_rate = 5\n"
+
+
+@pytest.mark.parametrize(
+    ("sources", "shown"),
+    [
+        ({}, None),
+        ({"manifest": MAX_ERROR_RATE_IN_MANIFEST}, "5%"),
+        ({"manifest": MAX_ERROR_RATE_IN_MANIFEST, "ini": "0.5"}, "0.5%"),
+        ({"manifest": MAX_ERROR_RATE_IN_MANIFEST, "ini": "0.5", "env": "0.25"}, "0.25%"),
+        ({"ini": "0.5", "env": "0.25", "cli": "0.1"}, "0.1%"),
+    ],
+    ids=["default-off", "manifest", "ini-over-manifest", "env-over-ini", "cli-over-env"],
+)
+def test_max_error_rate_from_each_source_in_precedence_order(
+    pytester: pytest.Pytester, demo_url: str, sources: dict[str, str], shown: str | None
+) -> None:
+    pytester.makepyfile(PASSING_TEST)
+    if "manifest" in sources:
+        pytester.makefile(".toml", staging=sources["manifest"])
+    if "ini" in sources:
+        pytester.makeini(f"[pytest]\nstaging_max_error_rate = {sources['ini']}\n")
+    cli = [f"--staging-max-error-rate={sources['cli']}"] if "cli" in sources else []
+    with pytest.MonkeyPatch.context() as patch:
+        if "env" in sources:
+            patch.setenv("PYTEST_STAGING_MAX_ERROR_RATE", sources["env"])
+        result = pytester.runpytest(*INNER_RUN_OPTIONS, f"--staging-url={demo_url}", *cli)
+
+    assert result.ret == 0
+    thresholds = next(line for line in result.stdout.lines if "staging gate thresholds:" in line)
+    if shown is None:
+        assert "max_error_rate" not in thresholds
+        assert not any(line.startswith("error rate") for line in result.stdout.lines)
+    else:
+        assert thresholds.endswith(f" max_error_rate={shown}")
+        result.stdout.fnmatch_lines([f"error rate: no request sent, max_error_rate {shown}"])
 
 
 def test_environment_gate_list_is_comma_separated(

@@ -85,7 +85,9 @@ def test_a_no_go_run_leads_with_the_verdict_and_its_reasons(
     lines = own.splitlines()
     assert lines[0] == "## ❌ Staging gate: NO-GO"
     assert lines[4] == "**Reasons**"
-    assert lines[6].startswith("- integration: pass rate 66.6% (2 of 3) is below the threshold 95%")
+    assert lines[6].startswith("- FAILED ")
+    assert lines[6].endswith("::test\\_sums\\[2\\]: AssertionError: two is not allowed")
+    assert lines[7] == "- integration: pass rate 66.7% (2 of 3) is below the threshold 95%"
     assert table(own)["integration"] == (2, 1, 0, 0, "FAIL")
     assert table(own)["total"] == (3, 1, 0, 0, "NO-GO")
     assert "| **total** |" in own
@@ -160,3 +162,37 @@ def test_secrets_in_reasons_are_masked() -> None:
         redactor.clear()
     assert "planted-token-4711" not in rendered
     assert "- login with \\*\\*\\* refused" in rendered
+
+
+SKIPPED_HTTPS = """
+import pytest
+
+@pytest.mark.smoke
+def test_health(staging_client):
+    assert staging_client.get("/health").status_code == 200
+
+@pytest.mark.security
+@pytest.mark.parametrize("header", ["hsts", "redirect"])
+def test_https(header):
+    pytest.skip("the target is plain HTTP and [security] https = \\"optional\\"")
+"""
+"""A plain-HTTP target: the security suite skips its HTTPS checks with one reason."""
+HTTPS_NOTE = 'security: 2 skipped: the target is plain HTTP and [security] https = "optional"'
+
+
+def test_the_notes_and_the_error_rate_are_in_the_summary(
+    pytester: pytest.Pytester, demo_url: str
+) -> None:
+    pytester.makepyfile(SKIPPED_HTTPS)
+    result, own, _ = run_with_summaries(pytester, demo_url, "--staging-max-error-rate=0.5")
+
+    assert result.ret == 0
+    assert f"**Notes**\n\n- {text(HTTPS_NOTE)}\n" in own
+    assert "\nerror rate 0% (0 of 1 requests failed), max\\_error\\_rate 0.5%: OK\n" in own
+    result.stdout.fnmatch_lines(
+        [
+            "error rate 0% (0 of 1 requests failed), max_error_rate 0.5%: OK",
+            f"note: {HTTPS_NOTE}",
+            "STAGING GATE: GO",
+        ]
+    )

@@ -157,7 +157,7 @@ def pass_rates(results: Sequence[CategoryResult]) -> str | None:
                 result.name,
                 (_Bar(result.pass_rate, colour, "pass rate"),),
                 marker=result.threshold,
-                note=f"{percent(result.pass_rate)} {result.status}",
+                note=f"{percent(result.pass_rate, result.threshold)} {result.status}",
             )
         )
     if not rows:

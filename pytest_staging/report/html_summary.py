@@ -1,8 +1,9 @@
 """The verdict as the first block of pytest-html's summary: what a person signs off from.
 
 Verdict first (green GO / red NO-GO, and the word itself so it reads without
-colour), then the reasons, the gate table, the target, tolerated and flaky
-tests, the charts and the audit block. Styles are inline in the block, so it
+colour), then the reasons, the notes (a partial run, skipped checks), the gate
+table and the error rate, tolerated and flaky tests, the charts and the audit
+block. Styles are inline in the block, so it
 looks the same with `--self-contained-html`; every piece of free text is
 escaped and masked for secrets.
 """
@@ -53,7 +54,7 @@ def _result_class(status: str) -> str:
 
 def _cells(result: CategoryResult, status: str, tag: str = "td") -> str:
     counts = (result.passed, result.failed, result.errors, result.skipped + result.xfailed)
-    rates = (percent_or_dash(result.pass_rate), percent_or_dash(result.threshold))
+    rates = (percent_or_dash(result.pass_rate, result.threshold), percent_or_dash(result.threshold))
     cells = [escaped(result.name), *(str(count) for count in counts), *rates]
     row = "".join(f"<{tag}>{cell}</{tag}>" for cell in cells)
     return f'{row}<{tag} class="{_result_class(status)}">{html.escape(status)}</{tag}>'
@@ -134,7 +135,12 @@ def section(outcome: GateOutcome) -> str:
             "(--staging-insecure)</p>"
         )
     parts.append(_listed("staging-reasons", "Reasons", verdict.reasons))
+    parts.append(_listed("staging-notes", "Notes", verdict.notes))
     parts.append(_gate_table(outcome))
+    parts.extend(
+        f'<p id="staging-error-rate">{escaped(line)}</p>'
+        for line in terminal.error_rate_lines(outcome)
+    )
     parts.append(_listed("staging-tolerated", "Failures within tolerance", verdict.tolerated))
     parts.append(_listed("staging-flaky", "Flaky, passed after a retry or a rerun", verdict.flaky))
     parts.append(_charts(outcome))

@@ -23,7 +23,8 @@ PREFIX = "staging_"
 
 
 def properties(outcome: GateOutcome) -> list[tuple[str, str]]:
-    """(name, value) pairs: verdict, exit code, target, reasons, then three per category."""
+    """(name, value) pairs: verdict, exit code, target, reasons, notes, the error rate when
+    it is limited, then three per category."""
     verdict = outcome.verdict
     found = [
         ("verdict", verdict.label),
@@ -32,10 +33,17 @@ def properties(outcome: GateOutcome) -> list[tuple[str, str]]:
         ("environment", outcome.environment),
     ]
     found += [(f"reason_{number}", reason) for number, reason in enumerate(verdict.reasons, 1)]
+    found += [(f"note_{number}", note) for number, note in enumerate(verdict.notes, 1)]
+    limit = outcome.snapshot.max_error_rate
+    if limit is not None:
+        found += [
+            ("error_rate", percent_or_dash(verdict.error_rate, limit, fails_above=True)),
+            ("max_error_rate", percent_or_dash(limit)),
+        ]
     rows = [(result, result.status) for result in verdict.categories]
     for result, status in [*rows, (verdict.totals, verdict.label)]:
         found += [
-            (f"{result.name}_pass_rate", percent_or_dash(result.pass_rate)),
+            (f"{result.name}_pass_rate", percent_or_dash(result.pass_rate, result.threshold)),
             (f"{result.name}_threshold", percent_or_dash(result.threshold)),
             (f"{result.name}_result", status),
         ]

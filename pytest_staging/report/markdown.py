@@ -2,9 +2,10 @@
 
 Same content as the end of the terminal output, verdict first: the banner
 (with the word GO or NO-GO, so it reads without colour), the reasons, the
-gate table, tolerated and flaky tests, the slowest requests and the load
-runs. Every piece of free text is escaped for Markdown and masked for
-secrets; the file is appended to (GitHub) or replaced (the option).
+notes (a partial run, skipped checks), the gate table and the error rate,
+tolerated and flaky tests, the slowest requests and the load runs. Every
+piece of free text is escaped for Markdown and masked for secrets; the file
+is appended to (GitHub) or replaced (the option).
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ def _row(cells: list[str]) -> str:
 
 def _category_cells(result: CategoryResult, status: str) -> list[str]:
     counts = (result.passed, result.failed, result.errors, result.skipped + result.xfailed)
-    rates = (percent_or_dash(result.pass_rate), percent_or_dash(result.threshold))
+    rates = (percent_or_dash(result.pass_rate, result.threshold), percent_or_dash(result.threshold))
     return [text(result.name), *(str(count) for count in counts), *rates, status]
 
 
@@ -91,9 +92,14 @@ def summary(outcome: GateOutcome) -> str:
     ]
     if verdict.reasons:
         lines += ["", "**Reasons**", "", *(f"- {text(reason)}" for reason in verdict.reasons)]
+    if verdict.notes:
+        lines += ["", "**Notes**", "", *(f"- {text(note)}" for note in verdict.notes)]
     if outcome.insecure:
         lines += ["", "**Warning:** TLS certificates were NOT verified (--staging-insecure)"]
     lines += ["", *_gate_table(outcome)]
+    error_rate = terminal.error_rate_lines(outcome)
+    if error_rate:
+        lines += ["", *(text(line) for line in error_rate)]
     lines += _listed("Failures within tolerance", verdict.tolerated)
     lines += _listed("Flaky, passed after a retry or a rerun", verdict.flaky)
     withheld = terminal.withheld_lines(outcome)

@@ -18,10 +18,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from pytest_staging.gate import CategoryResult, percent_or_dash
+from pytest_staging.gate import CategoryResult, percent, percent_or_dash
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Iterable, Mapping
 
     from pytest_staging.outcome import GateOutcome
 
@@ -61,7 +61,7 @@ def category_row(result: CategoryResult, status: str | None = None, width: int =
         result.failed,
         result.errors,
         result.skipped + result.xfailed,
-        percent_or_dash(result.pass_rate),
+        percent_or_dash(result.pass_rate, result.threshold),
         percent_or_dash(result.threshold),
         result.status if status is None else status,
     )
@@ -76,6 +76,7 @@ def table_lines(outcome: GateOutcome) -> list[str]:
     width = name_width(result.name for result in verdict.categories)
     lines = [header(width), *(category_row(result, width=width) for result in verdict.categories)]
     lines.append(category_row(verdict.totals, "GO" if verdict.go else "NO-GO", width))
+    lines.extend(error_rate_lines(outcome))
     if verdict.tolerated:
         lines.append(f"failures within tolerance ({len(verdict.tolerated)}):")
         lines.extend(f"  - {nodeid}" for nodeid in verdict.tolerated)
@@ -108,13 +109,21 @@ def slowest_lines(outcome: GateOutcome, shown: int = SLOWEST_SHOWN) -> list[str]
 
 
 def load_lines(outcome: GateOutcome) -> list[str]:
-    """One line per load run: the totals and OK/FAIL against its thresholds."""
+    """One line per load run: the totals and OK/FAIL against its thresholds, then its notes
+    (the error-rate limit in force, each broken limit, the top failure causes)."""
     return [
         f"load {'OK' if run['ok'] else 'FAIL'}: {run['name']}: {run['requests']} requests, "
-        f"{run['rps']:.1f} req/s, {run['failure_rate']:.2f}% failed, "
+        f"{run['rps']:.1f} req/s, {failure_rate(run)} failed, "
         f"p95 {run['percentiles']['p95_ms']:g} ms"
+        + "".join(f"; {note}" for note in run.get("notes", ()))
         for run in outcome.load
     ]
+
+
+def failure_rate(run: Mapping[str, Any]) -> str:
+    """A load run's failure rate, never shown at or under the error-rate limit it broke."""
+    limit = run["thresholds"].get("error_rate")
+    return percent(run["failure_rate"], limit, fails_above=True)
 
 
 def withheld_lines(outcome: GateOutcome) -> list[str]:
@@ -123,6 +132,27 @@ def withheld_lines(outcome: GateOutcome) -> list[str]:
     for _, why in outcome.withheld:
         reasons[why] = reasons.get(why, 0) + 1
     return [f"destructive tests withheld ({count}): {why}" for why, count in reasons.items()]
+
+
+def error_rate_lines(outcome: GateOutcome) -> list[str]:
+    """The run's request error rate against `max_error_rate`, when that limit is set."""
+    snapshot, rate = outcome.snapshot, outcome.verdict.error_rate
+    limit = snapshot.max_error_rate
+    if limit is None:
+        return []
+    if rate is None:
+        return [f"error rate: no request sent, max_error_rate {percent(limit)}"]
+    shown = percent(rate, limit, fails_above=True)
+    return [
+        f"error rate {shown} ({snapshot.failed_requests} of {snapshot.requests} requests "
+        f"failed), max_error_rate {percent(limit)}: {'OK' if rate <= limit else 'FAIL'}"
+    ]
+
+
+def note_lines(outcome: GateOutcome) -> list[str]:
+    """What the run left out or skipped without changing the verdict: a partial run, the
+    skip reasons of gated categories (the HTTPS checks on a plain-HTTP target, say)."""
+    return [f"note: {note}" for note in outcome.verdict.notes]
 
 
 def verdict_lines(outcome: GateOutcome) -> list[str]:
