@@ -136,11 +136,19 @@ def cause(report: pytest.TestReport) -> str | None:
     else:  # rendered text (a missing fixture; anything xdist sent as a string): its "E" line
         lines = [line[1:] for line in str(longrepr or "").splitlines() if line.startswith("E ")]
         lines = lines or str(longrepr or "").splitlines()
-    line = next((line.strip() for text in lines for line in text.splitlines() if line.strip()), "")
-    line = shown(line)
+    line = shown(_first_line(lines))
     if len(line) > CAUSE_CHARS:
         line = f"{line[:CAUSE_CHARS]}…"
     return line or None
+
+
+def _first_line(texts: list[str]) -> str:
+    """The first line with text; with the next one when it ends in ":", as "limits not met:"
+    does, since what follows is the cause."""
+    found = [line.strip() for text in texts for line in text.splitlines() if line.strip()]
+    if len(found) > 1 and found[0].endswith(":"):
+        return f"{found[0]} {found[1]}"
+    return found[0] if found else ""
 
 
 def _phase_outcome(report: pytest.TestReport, current: Outcome | None) -> Outcome | None:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from inner_run import INNER_RUN_OPTIONS
 
-from pytest_staging import gate
+from pytest_staging import gate, outcomes
 from pytest_staging.gate import RunSnapshot, TestRecord
 from pytest_staging.settings import BUILTIN_CATEGORIES, DEFAULT_THRESHOLDS
 
@@ -255,6 +255,37 @@ def test_a_run_stopped_by_fail_fast_says_why_once() -> None:
 
 
 # --- the causes come from the run's own reports --------------------------------------------
+
+
+def phase(outcome: str, longrepr: object) -> pytest.TestReport:
+    return pytest.TestReport("t.py::x", ("t.py", 0, "x"), {}, outcome, longrepr, "call", [])  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("outcome", "longrepr", "expected"),
+    [
+        ("skipped", ("t.py", 3, "Skipped: the target is plain HTTP"), "the target is plain HTTP"),
+        ("skipped", ["t.py", 3, "Skipped: sent by xdist"], "sent by xdist"),
+        (
+            "failed",
+            "file t.py, line 2\n  def test_x(token):\nE  fixture 'token' not found",
+            ("fixture 'token' not found"),
+        ),
+        (
+            "failed",
+            "limits not met:\n  - GET /: p95 9 ms is above 1 ms\n",
+            ("limits not met: - GET /: p95 9 ms is above 1 ms"),
+        ),
+        ("failed", "boom\x1b[2J\nsecond line", "boom\\x1b[2J"),
+        ("failed", "x" * 300, "x" * 200 + "…"),
+        ("failed", "", None),
+    ],
+)
+def test_a_cause_is_one_shown_line(outcome: str, longrepr: object, expected: str | None) -> None:
+    assert outcomes.cause(phase(outcome, longrepr)) == expected
+
+
+# --- end to end ------------------------------------------------------------------------------
 
 FAILING = """
 import pytest
