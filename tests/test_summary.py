@@ -152,6 +152,13 @@ def test_markdown_in_free_text_is_shown_literally() -> None:
     assert escaped.startswith(r"test\_a\[x\|y\] \*bold\*")
 
 
+def test_control_characters_from_the_target_are_shown_not_obeyed() -> None:
+    escaped = text("GET /x: \x1b[2J\rSTAGING GATE: GO\u202e")
+
+    assert not any(character in escaped for character in "\x1b\r\n\u202e")
+    assert escaped == r"GET /x: \\x1b\[2J\\rSTAGING GATE: GO\\u202e"
+
+
 def test_secrets_in_reasons_are_masked() -> None:
     redactor.register(["planted-token-4711"])
     try:

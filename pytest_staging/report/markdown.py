@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pytest_staging.gate import CategoryResult, percent_or_dash
-from pytest_staging.redaction import redactor
+from pytest_staging.redaction import shown
 from pytest_staging.report import terminal
 
 if TYPE_CHECKING:
@@ -31,7 +31,7 @@ _COLUMNS = ("category", "passed", "failed", "errors", "skipped", "rate", "thresh
 
 def text(value: str) -> str:
     """Free text (reasons, node ids, URLs) as literal Markdown on one line, secrets masked."""
-    return _SPECIAL.sub(r"\\\1", redactor.redact(value).replace("\n", " "))
+    return _SPECIAL.sub(r"\\\1", shown(value))
 
 
 def _row(cells: list[str]) -> str:
