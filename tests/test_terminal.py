@@ -8,7 +8,7 @@ import os
 import subprocess
 import sys
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from inner_run import INNER_RUN_OPTIONS, ONE_FAILURE_IN_THREE
@@ -20,7 +20,7 @@ from pytest_staging.report import terminal
 from pytest_staging.settings import BUILTIN_CATEGORIES, DEFAULT_THRESHOLDS
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
     from pathlib import Path
 
 GO_RUN = ONE_FAILURE_IN_THREE.replace("n != 2", "n != 5")
@@ -341,3 +341,33 @@ def test_without_quiet_the_table_and_the_slowest_requests_are_shown(
     assert parse_table(block)["total"] == (3, 1, 0, 0, "75%", "-", "NO-GO")
     assert any(line.startswith("slowest requests by p95 (") for line in block)
     assert ends_with_the_no_go(block)
+
+
+def test_the_gate_block_says_the_https_checks_were_skipped_and_why(
+    pytester: pytest.Pytester, read_report: Callable[[Path], dict[str, Any]]
+) -> None:
+    """The bundled security suite on the plain-HTTP demo, whose manifest makes HTTPS optional."""
+    result = pytester.runpytest(
+        *INNER_RUN_OPTIONS,
+        "--staging-suites",
+        "--staging-demo",
+        "-m",
+        "security",
+        "--staging-report=gate.json",
+    )
+    report = read_report(pytester.path / "gate.json")
+
+    skipped = report["categories"]["security"]["skipped"]
+    note = (
+        f"security: {skipped} skipped: the target is plain HTTP and "
+        '[security] https = "optional": HTTPS checks skipped'
+    )
+    assert result.ret == 0
+    assert skipped > 0
+    assert note in report["notes"]
+    assert result.outlines[-3:] == [
+        f"note: partial run: {report['selection']['deselected']} of "
+        f"{len(report['tests']) + report['selection']['deselected']} tests deselected (-m security)",
+        f"note: {note}",
+        "STAGING GATE: GO",
+    ]
