@@ -5,10 +5,12 @@ Our per-test data (categories, critical, the requests made) rides on each
 and without xdist: xdist ships the report's attributes to the controller.
 
 Wire format, version 2 (every key optional except `v`): `categories` and
-`critical` on the setup report; `requests`, `breaches`, `load`, `retries` (how
-many times the session client sent a request again) and `answer` on the phase
-that made them. Keys were only ever added, so `v` stays 2: a reader ignores
-keys it does not know.
+`critical` on the setup report; `requests`, `breaches`, `load`, `retries` (the
+retries that rescued a request, see `retrying.rescued`: they make a passing
+test flaky) and `answer` on the phase that made them. Keys were only ever
+added, so `v` stays 2: a reader ignores keys it does not know. A test's cause
+(why it failed or skipped) is read from the report's own `longrepr`, which
+xdist ships anyway.
 """
 
 from __future__ import annotations
