@@ -153,3 +153,13 @@ def test_a_soak_under_an_hour_is_judged_on_its_whole_change() -> None:
     )
 
     assert (trend.shown_rate, trend.result) == ("+5.0% in 50m", "OK")
+
+
+def test_a_span_a_little_short_of_the_minimum_is_judged() -> None:
+    """Six runs planned over exactly 10 minutes: the first, cold run is slower than the last,
+    so its memory sample is read later and the samples span a few seconds less."""
+    values = (100.0, 100, 100, 100, 100, 100)
+
+    assert judged("memory", "rss", series(*values, every_s=116.4), 5, unit="%/h").result == "OK"
+    short = judged("memory", "rss", series(*values, every_s=112), 5, unit="%/h")
+    assert short.not_judged == "a span of 9m20s, 10m needed"

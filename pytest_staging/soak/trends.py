@@ -49,6 +49,10 @@ MIN_SPAN_S = 600.0
 """A trend is judged only over at least this span, first point to last. Over less, what
 looks like a drift is as likely a start-up transient (caches, pools and allocator arenas
 filling) as a leak, and a limit per hour says little about a few seconds."""
+SPAN_SLACK = 0.05
+"""The part of `MIN_SPAN_S` a trend may fall short by: the points of a soak planned over
+exactly the minimum span start (or are sampled) seconds off their planned times, as the
+first run is slower than the last; they are judged all the same."""
 SIGNIFICANCE = 0.05
 """The confidence interval of a slope covers the true slope with probability 1 - this
 (two-sided); a trend is a drift only when the interval lies wholly beyond the limit."""
@@ -251,6 +255,6 @@ def _shortfall(count: int, span_s: float, min_span_s: float, significance: float
     parts = []
     if count < needed:
         parts.append(f"{count} point{'' if count == 1 else 's'}, {needed} needed")
-    if span_s < min_span_s:
+    if span_s < min_span_s * (1 - SPAN_SLACK):
         parts.append(f"a span of {shown(span_s)}, {shown(min_span_s)} needed")
     return "; ".join(parts) or None
