@@ -36,6 +36,12 @@ CAUSE_CHARS = 200
 """A test's one-line cause (the gate's reasons, the reports) is cut here."""
 
 
+def categories_of(item: pytest.Item, categories: tuple[str, ...]) -> tuple[str, ...]:
+    """The known `categories` an item is marked with, in their order; `other` without one."""
+    names = {mark.name for mark in item.iter_markers()}
+    return tuple(name for name in categories if name in names) or (OTHER,)
+
+
 def report_data(
     item: pytest.Item,
     when: str,
@@ -54,9 +60,8 @@ def report_data(
     """
     data: dict[str, Any] = {}
     if when == "setup":
-        names = {mark.name for mark in item.iter_markers()}
-        data["categories"] = tuple(name for name in categories if name in names) or (OTHER,)
-        data["critical"] = CRITICAL in names
+        data["categories"] = categories_of(item, categories)
+        data["critical"] = item.get_closest_marker(CRITICAL) is not None
     if requests:
         data["requests"] = [record.to_dict() for record in requests]
     if breaches:
