@@ -13,9 +13,12 @@ the terminal, move the cursor or reorder what a reader sees.
 
 from __future__ import annotations
 
+import base64
+import json
 import re
 import threading
 from typing import TYPE_CHECKING
+from urllib.parse import quote, quote_plus
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator
@@ -65,23 +68,25 @@ class Redactor:
 
     def __init__(self) -> None:
         self._values: tuple[str, ...] = ()
-        self._known: frozenset[str] = frozenset()
+        self._registered: frozenset[str] = frozenset()
         self._lock = threading.Lock()
 
     def register(self, secrets: Iterable[Secret | str]) -> None:
+        """Mask each value from now on, and every form `encoded_forms` derives from it."""
         values = {s.reveal() if isinstance(s, Secret) else s for s in secrets}
         values = {v for v in values if len(v) >= _MIN_SECRET_LENGTH}
-        if values <= self._known:  # the wire hands the same header to every request
+        if values <= self._registered:  # the wire hands the same header to every request
             return
+        forms = {form for value in values - self._registered for form in encoded_forms(value)}
         with self._lock:
-            known = self._known | values
+            known = set(self._values) | {f for f in forms if len(f) >= _MIN_SECRET_LENGTH}
             self._values = tuple(sorted(known, key=len, reverse=True))
-            self._known = known
+            self._registered |= values
 
     def clear(self) -> None:
         with self._lock:
             self._values = ()
-            self._known = frozenset()
+            self._registered = frozenset()
 
     @property
     def active(self) -> bool:
@@ -121,6 +126,65 @@ class Redactor:
         if values and any(mark in text for mark in _ELLIPSES):
             spans += _fragments(text, values)
         return spans
+
+
+def encoded_forms(value: str) -> set[str]:
+    """`value` and the forms programs commonly turn it into, each masked like the value.
+
+    A target that echoes a secret back usually encodes it: as a JSON string (PHP's `\\/`,
+    Go's `\\u003c`, `\\uXXXX` for non-ASCII), URL-encoded, base64 (HTTP Basic sends
+    `user:password` so, registered as the pair). pytest shows strings as their `repr`
+    (assertion introspection, `-l`), also of a JSON body. Only the whole encoded value is
+    known: base64 of a longer text holding the value is not."""
+    json_forms = _json_forms(value)
+    reprs = {form for text in (value, *json_forms) for form in _repr_forms(text)}
+    return {value, *json_forms, *reprs, *_percent_forms(value), *_base64_forms(value)}
+
+
+_JSON_ESCAPED_BY = ("", "<>&", "<>&'+`\"")
+"""What a JSON writer also writes as `\\uXXXX`: nothing more, Go's encoding/json, .NET's
+System.Text.Json (by default)."""
+_UNICODE_ESCAPE = re.compile(r"\\u([0-9a-f]{4})")
+
+
+def _json_forms(value: str) -> set[str]:
+    """The inside of a JSON string holding `value`: `\\uXXXX` for non-ASCII or not, `/` as
+    `\\/` (PHP) or not, the HTML-sensitive characters escaped as Go or .NET do or not, hex
+    in either case."""
+    forms = set()
+    for ascii_only in (True, False):
+        for escaped in _JSON_ESCAPED_BY:
+            text = "".join(
+                f"\\u{ord(char):04x}"
+                if char in escaped
+                else json.dumps(char, ensure_ascii=ascii_only)[1:-1]
+                for char in value
+            )
+            for form in (text, text.replace("/", "\\/")):
+                forms |= {form, _UNICODE_ESCAPE.sub(lambda m: f"\\u{m.group(1).upper()}", form)}
+    return forms
+
+
+def _repr_forms(value: str) -> set[str]:
+    """The inside of `repr(value)` in both quote styles, and of `ascii(value)`."""
+    single = repr(value + '"')[1:-2]  # a double quote inside makes repr use single quotes
+    return {single, single.replace("\\'", "'"), ascii(value + '"')[1:-2]}
+
+
+def _percent_forms(value: str) -> set[str]:
+    forms = {
+        quote(value, safe=""),
+        quote(value, safe="/"),
+        quote(value, safe="!'()*~"),  # JavaScript's encodeURIComponent
+        quote_plus(value),
+    }
+    return forms | {re.sub("%[0-9A-F]{2}", lambda m: m.group().lower(), form) for form in forms}
+
+
+def _base64_forms(value: str) -> set[str]:
+    data = value.encode()
+    padded = {base64.b64encode(data).decode(), base64.urlsafe_b64encode(data).decode()}
+    return padded | {form.rstrip("=") for form in padded}
 
 
 _ELLIPSES = ("...", "\u2026")

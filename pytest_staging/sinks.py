@@ -28,6 +28,8 @@ from __future__ import annotations
 import base64
 import binascii
 import contextlib
+import copy
+import dataclasses
 import logging
 from typing import TYPE_CHECKING, Any
 
@@ -86,6 +88,8 @@ def mask_report(
             continue
         if name == "user_properties":
             masked: Any = [_masked_property(prop, secrets) for prop in value]
+        elif name == "context" and dataclasses.is_dataclass(value):
+            masked = _masked_subtest_context(value, secrets)
         else:
             masked = redacted(value, secrets)
         if masked is not value:
@@ -100,6 +104,21 @@ def _masked_property(prop: Any, secrets: Redactor) -> Any:
     if isinstance(value, str | int | float | bool | None) or not secrets.finds(str(value)):
         return redacted(prop, secrets)
     return (redacted(name, secrets), secrets.redact(str(value)))
+
+
+def _masked_subtest_context(context: Any, secrets: Redactor) -> Any:
+    """A subtest's context (its message and parameters, `SUBFAILED[msg] (key=value)`), masked.
+
+    The copy is changed field by field: pytest's `SubtestContext` is frozen, and building a
+    new one would pass each parameter (already a `repr`) through `repr` again."""
+    msg, kwargs = getattr(context, "msg", None), getattr(context, "kwargs", None)
+    masked_msg, masked_kwargs = redacted(msg, secrets), redacted(kwargs, secrets)
+    if masked_msg is msg and masked_kwargs is kwargs:
+        return context
+    masked = copy.copy(context)
+    object.__setattr__(masked, "msg", masked_msg)
+    object.__setattr__(masked, "kwargs", masked_kwargs)
+    return masked
 
 
 def _masked_longrepr(report: pytest.TestReport | pytest.CollectReport, secrets: Redactor) -> Any:
@@ -212,7 +231,9 @@ class SecretSinks:
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        if getattr(report, "node", None) is not None:  # made on an xdist worker
+        """A report made on an xdist worker, and a subtest's (pytest adds its context and
+        captured output after `pytest_runtest_makereport`)."""
+        if getattr(report, "node", None) is not None or hasattr(report, "context"):
             mask_report(report, self._secrets)
 
     @pytest.hookimpl(tryfirst=True)
@@ -258,7 +279,8 @@ class SecretSinks:
 
 def configured_secrets(settings: StagingSettings) -> list[Secret]:
     """The secrets a run knows from the start, beyond the token and the header values: the
-    password the manifest's `[auth]` names (and its Basic form), when the variable is set."""
+    password the manifest's `[auth]` names (and for Basic the `user:password` pair, whose
+    base64 the redactor derives), when the variable is set."""
     auth = settings.manifest.auth
     if auth is None:
         return []
@@ -270,8 +292,7 @@ def configured_secrets(settings: StagingSettings) -> list[Secret]:
         return []
     if auth.kind != "basic":
         return [password]
-    pair = f"{username}:{password.reveal()}".encode()
-    return [password, Secret(base64.b64encode(pair).decode("ascii"))]
+    return [password, Secret(f"{username}:{password.reveal()}")]  # its base64 is derived
 
 
 def wire_secrets(headers: Iterable[tuple[str, str]]) -> list[str]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit, urlunsplit
 
@@ -42,8 +41,8 @@ class StagingTarget:
         )
 
     def secrets(self) -> list[Secret]:
-        """The URL's password, and the Basic credentials as they travel on the wire."""
+        """The URL's password, and the `user:password` pair whose base64 is the Basic
+        credential on the wire (the redactor derives it, see `redaction.encoded_forms`)."""
         if self.username is None or self.password is None:
             return []
-        pair = f"{self.username}:{self.password.reveal()}".encode()
-        return [self.password, Secret(base64.b64encode(pair).decode("ascii"))]
+        return [self.password, Secret(f"{self.username}:{self.password.reveal()}")]

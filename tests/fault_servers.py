@@ -27,6 +27,9 @@ that stopped listening is seen at once as "connection refused"):
   a fake `STAGING GATE: GO` line), and a header `X-Hostile: HOSTILE_HEADER`;
 - `/hostile-type`: 200 with a body that is no JSON and `Content-Type: HOSTILE_HEADER`;
 - `/redirect-hostile`: 302 to a path that, decoded, holds ESC, CR/LF and the fake line;
+- `/echo`: 200 `text/plain`, the values of the `ECHOED_HEADERS` it received (and, for an
+  `Authorization: Basic`, the decoded `user:password` and password), each in every
+  `ECHO_ENCODINGS` form, one `name encoding: form` per line: a target that hands secrets back;
 - anything else: 404.
 
 With `Script.health_hostile`, `/health` answers like `/hostile`. With `serve_faults(tls=...)`
@@ -39,6 +42,8 @@ can act on an arrival instead of polling for it.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import socket
 import struct
@@ -50,6 +55,7 @@ from dataclasses import dataclass
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote, quote_plus
 
 if TYPE_CHECKING:
     import ssl
@@ -78,6 +84,24 @@ one-byte CSI and a bidi override (sent as UTF-8, which httpx decodes)."""
 _HOSTILE_HEADER_SENT = HOSTILE_HEADER.encode().decode("latin-1")
 """What `send_header` (which encodes Latin-1) must be given to send the UTF-8 bytes."""
 HOSTILE_PATH = "/%1B%5B2J%0D%0ASTAGING%20GATE:%20GO"
+ECHOED_HEADERS = ("authorization", "x-token", "x-planted")
+ECHO_ENCODINGS: dict[str, Callable[[str], str]] = {
+    "json": json.dumps,
+    "json-slash": lambda value: json.dumps(value).replace("/", "\\/"),  # PHP's json_encode
+    "json-go": lambda value: (
+        json.dumps(value).replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    ),
+    "json-in-repr": lambda value: repr(json.dumps(value)),
+    "repr": repr,
+    "repr-double-quoted": lambda value: '"' + repr(value + '"')[1:-2].replace("\\'", "'") + '"',
+    "percent": lambda value: quote(value, safe=""),
+    "percent-path": quote,
+    "percent-plus": quote_plus,
+    "base64": lambda value: base64.b64encode(value.encode()).decode(),
+    "base64url": lambda value: base64.urlsafe_b64encode(value.encode()).decode().rstrip("="),
+}
+"""How targets and Python hand a value back: JSON (PHP escapes `/`, Go `<>&`), `repr` in
+both quote styles (also of a JSON string: pytest's view of a JSON body), URL-encoded, base64."""
 
 
 @dataclass(frozen=True)
@@ -196,6 +220,7 @@ class _FaultHandler(BaseHTTPRequestHandler):
             "/redirect-hostile": lambda _: self._json(
                 HTTPStatus.FOUND, {}, {"Location": HOSTILE_PATH}
             ),
+            "/echo": self._echo,
         }
         route = routes.get(path)
         if route is None:
@@ -270,6 +295,25 @@ class _FaultHandler(BaseHTTPRequestHandler):
 
     def _hostile_type(self, _: int) -> None:
         self._send(HTTPStatus.OK, b"not json", {"Content-Type": _HOSTILE_HEADER_SENT})
+
+    def _echo(self, _: int) -> None:
+        lines = [
+            f"{name} {encoding}: {encode(value)}"
+            for name, value in self._echoed()
+            for encoding, encode in ECHO_ENCODINGS.items()
+        ]
+        self._send(HTTPStatus.OK, "\n".join(lines).encode(), {"Content-Type": "text/plain"})
+
+    def _echoed(self) -> list[tuple[str, str]]:
+        values = [(name, self.headers[name]) for name in ECHOED_HEADERS if name in self.headers]
+        scheme, _, credential = self.headers.get("authorization", "").partition(" ")
+        if scheme.lower() == "basic":
+            try:
+                pair = base64.b64decode(credential, validate=True).decode()
+            except (binascii.Error, UnicodeDecodeError):
+                return values
+            values += [("basic pair", pair), ("basic password", pair.partition(":")[2])]
+        return values
 
     def _json(self, status: int, body: object, headers: dict[str, str] | None = None) -> None:
         self._send(status, json.dumps(body).encode(), headers)

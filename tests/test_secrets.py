@@ -691,8 +691,12 @@ def test_the_manifest_password_and_its_basic_form_are_secrets_from_the_start(
     monkeypatch.setenv("APP_PASSWORD", "manifest-pass")
     auth = Auth(kind="basic", username_env="APP_USER", password_env="APP_PASSWORD")
     settings = StagingSettings(url="http://x", loaded_manifest=Manifest(auth=auth))
-    pair = base64.b64encode(b"someone:manifest-pass").decode()
-    assert configured_secrets(settings) == [Secret("manifest-pass"), Secret(pair)]
+    found = configured_secrets(settings)
+    assert found == [Secret("manifest-pass"), Secret("someone:manifest-pass")]
+    secrets_ = Redactor()
+    secrets_.register(found)
+    basic = base64.b64encode(b"someone:manifest-pass").decode()
+    assert secrets_.redact(f"Authorization: Basic {basic}") == f"Authorization: Basic {MASK}"
     monkeypatch.delenv("APP_PASSWORD")
     assert configured_secrets(settings) == []
 
