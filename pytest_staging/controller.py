@@ -14,13 +14,14 @@ import dataclasses
 import gc
 import signal
 import threading
+from collections import Counter
 from typing import TYPE_CHECKING
 
 import pytest
 
 from pytest_staging import gate, guard, timing
 from pytest_staging.outcome import GateOutcome
-from pytest_staging.outcomes import OutcomeCollector
+from pytest_staging.outcomes import OutcomeCollector, categories_of
 from pytest_staging.report import junit, terminal
 from pytest_staging.settings import DESELECTED_KEY
 
@@ -70,6 +71,8 @@ class GateController:
         self._expected: set[str] = set()
         self._runs = 0
         """Test runs to come in all: one per test, or one per test and worker (--dist each)."""
+        self._planned: Counter[str] | None = None
+        """Collected tests per category, without xdist (under xdist only the workers know)."""
         self._session: pytest.Session | None = None
         self._fail_fast: str | None = None
         """Why --staging-fail-fast stopped the run, once it did."""
@@ -168,6 +171,10 @@ class GateController:
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         self.expect(item.nodeid for item in session.items)
+        categories = self._settings.categories
+        self._planned = Counter(
+            name for item in session.items for name in categories_of(item, categories)
+        )
 
     def expect(self, nodeids: Iterable[str], *, every_worker: bool = False) -> None:
         """Tests that must report a result (from collection, or from each xdist worker;
@@ -215,15 +222,12 @@ class GateController:
 
     def _stop_if_certainly_no_go(self) -> None:
         """--staging-fail-fast, after each failure: stop once no outcome of the tests still to
-        run can make a GO. Their categories are known only on the workers under xdist, so each
-        counts as possibly in any category, with and without xdist: the stop is never early.
-        (A pass cannot make the verdict certain where a failure did not, so only failures
-        are checked: the check builds the snapshot so far.)"""
+        run can make a GO. Only failures are checked (the check builds the snapshot so far):
+        a pass never makes the verdict certain where the failure before it did not, but
+        under xdist it may, and the run then stops at its next failure."""
         done = self._collector.records(unfinished=False)
-        left = max(self._runs - len(done), 0)
         snapshot = self._gate_snapshot(done)
-        names = (*snapshot.categories, gate.OTHER, *snapshot.thresholds)
-        reason = gate.certainly_no_go(snapshot, dict.fromkeys(names, left))
+        reason = gate.certainly_no_go(snapshot, self._remaining(done))
         if reason is None:
             return
         self._fail_fast = reason
@@ -232,6 +236,17 @@ class GateController:
             dsession.shouldstop = _stop_message(reason)
         elif self._session is not None and not self._session.shouldfail:
             self._session.shouldfail = _stop_message(reason)
+
+    def _remaining(self, done: tuple[gate.TestRecord, ...]) -> dict[str, int]:
+        """Tests still to run per category: exact from the collected items without xdist.
+        Under xdist only the workers know the items, so each test still to run counts in
+        every category: the stop can come later, never too early."""
+        if self._planned is None:
+            left = max(self._runs - len(done), 0)
+            names = (*self._settings.categories, gate.OTHER, *self._settings.thresholds())
+            return dict.fromkeys(names, left)
+        finished = Counter(name for test in done for name in test.categories)
+        return {name: planned - finished[name] for name, planned in self._planned.items()}
 
     @pytest.hookimpl(wrapper=True, tryfirst=True)
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> Generator[None]:

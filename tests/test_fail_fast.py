@@ -176,8 +176,27 @@ def test_a_category_that_cannot_reach_its_threshold_stops_the_run(
 
     assert result.ret == 1
     assert len(report["tests"]) == 2
+    assert report["fail_fast"] == (
+        "smoke: 1 of 3 tests failed already, so the pass rate can reach at most 66.7%, "
+        "below the threshold 100%"
+    )
+    assert STOPPED in report["reasons"]
+
+
+def test_under_xdist_a_category_out_of_reach_stops_the_run_too(
+    pytester: pytest.Pytester, demo_url: str, read_report: Read
+) -> None:
+    """The controller does not know which categories the tests still to run are in, so it
+    counts each in every category: the reason's counts are bounds, the verdict is the same."""
+    pytester.makepyfile(test_service=SMOKE_FAILS_AT_ONE)
+
+    result = fail_fast_run(pytester, demo_url, "-n", "2", subprocess=True)
+    report = read_report(pytester.path / "gate.json")
+
+    assert result.ret == 1
     assert report["fail_fast"].startswith("smoke: 1 of ")
-    assert report["fail_fast"].endswith("below the threshold 100%")
+    assert report["interrupted"] is False
+    assert STOPPED in report["reasons"]
 
 
 WITHIN_TOLERANCE = """
