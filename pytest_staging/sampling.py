@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from pytest_staging import timing
+from pytest_staging.gate import percent
 from pytest_staging.latency import percentiles
 
 if TYPE_CHECKING:
@@ -87,7 +88,8 @@ class LatencySample:
         if error_rate is not None and self.error_rate > error_rate:
             found.append(
                 f"{self.name}: {self.errors} of {self.count} samples failed "
-                f"({self.error_rate:.1f}%), above error_rate = {error_rate:g}%"
+                f"({percent(self.error_rate, error_rate, fails_above=True)}), "
+                f"above error_rate = {percent(error_rate)}"
             )
         return found
 
