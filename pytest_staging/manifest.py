@@ -230,7 +230,8 @@ DEFAULT_METRICS_PATH = "/metrics"
 @dataclass(frozen=True)
 class Soak:
     """The `[soak]` table: what `pytest-staging soak` reads between runs and how much drift
-    it tolerates. Every limit is per hour, over the least-squares line of the samples."""
+    it tolerates. Every limit is per hour, over the Theil-Sen line of the samples: a drift only
+    when its 95 % confidence interval lies beyond the limit, with 6 points over 10 minutes."""
 
     metrics_path: str = DEFAULT_METRICS_PATH
     memory_series: str | None = None
