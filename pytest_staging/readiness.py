@@ -3,7 +3,8 @@
 Runs once per pytest run, on the controller. A probe is one GET of the
 health endpoint; tenacity repeats it with capped exponential backoff. Our own
 deadline (read from an injectable clock) decides when to stop, caps every
-wait and every request timeout, so the whole wait never overshoots `--staging-wait`.
+wait and every attempt (its timeout, and its whole exchange, headers and body,
+as the request's deadline), so the whole wait never overshoots `--staging-wait`.
 
 Two levels of "ready", on purpose:
 - with `--staging-wait S` (S > 0) the health endpoint must answer its
@@ -162,27 +163,34 @@ def wait_until_ready(
     return Readiness(ready=False, attempts=last.number, last=last, reason=reason)
 
 
+ATTEMPT_DEADLINE = "the attempt's time: --staging-timeout, within --staging-wait"
+"""What an attempt's deadline is, as its failure names it."""
+
+
 def http_probe(
     client: httpx.Client, check: Health, clock: Callable[[], float] = timing.monotonic
 ) -> Probe:
     """A probe that GETs the health endpoint with `client` and never raises on network errors.
 
-    httpx's timeout bounds each phase (connect, each read), not the whole request, so the
-    body is read chunk by chunk against the attempt's own deadline, and redirects are not
-    followed: a slow-dripping or redirecting endpoint cannot stretch the wait.
+    httpx's timeout bounds each wait (connect, each read), not the whole request, so the
+    attempt's whole exchange, headers and body, is held to the attempt's timeout as its
+    deadline (by `client.build_client`'s transport, which every client must come from), and
+    redirects are not followed: a dripping or redirecting endpoint cannot stretch the wait.
     """
     import httpx
+
+    from pytest_staging.client import DEADLINE_EXTENSION, Deadline
 
     start = clock()
     numbers = itertools.count(1)
 
     def probe(timeout: float) -> Attempt:
         number = next(numbers)
-        ends = clock() + timeout
+        deadline = {DEADLINE_EXTENSION: Deadline(timeout, ATTEMPT_DEADLINE)}
         try:
-            with client.stream("GET", check.path, timeout=timeout) as got:
+            with client.stream("GET", check.path, timeout=timeout, extensions=deadline) as got:
                 address = _peer_address(got)
-                body = _read_within(got, ends, clock)
+                body = _read_head(got)
         except httpx.HTTPError as exc:
             untrusted = certificate_problem(exc)
             if untrusted is not None:
@@ -200,19 +208,13 @@ def http_probe(
     return probe
 
 
-def _read_within(response: httpx.Response, ends: float, clock: Callable[[], float]) -> str:
-    """The body (at most MAX_BODY_BYTES), or a ReadTimeout once the attempt's time is up."""
-    import httpx
-
+def _read_head(response: httpx.Response) -> str:
+    """The body, or its first MAX_BODY_BYTES of a runaway one."""
     body = bytearray()
     for chunk in response.iter_bytes():
         body += chunk
         if len(body) >= MAX_BODY_BYTES:
             break
-        if clock() > ends:
-            raise httpx.ReadTimeout(
-                "the health body did not arrive in time", request=response.request
-            )
     return body[:MAX_BODY_BYTES].decode(response.encoding or "utf-8", errors="replace")
 
 

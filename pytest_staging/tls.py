@@ -6,24 +6,32 @@ import dataclasses
 import socket
 import ssl
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 from urllib.parse import urlsplit
 
 if TYPE_CHECKING:
     from pytest_staging.settings import StagingSettings
 
+E = TypeVar("E", bound=BaseException)
 
-def ssl_error_in(exc: BaseException) -> ssl.SSLError | None:
-    """The TLS error behind `exc` (httpx wraps it in its own), if any; a chain that loops
-    back on itself ends the search."""
+
+def cause_of(exc: BaseException, kind: type[E]) -> E | None:
+    """The first exception of `kind` in `exc`'s chain (`exc` itself, then its `__cause__`,
+    else `__context__`: httpx and httpcore wrap the error that tells what happened); a chain
+    that loops back on itself ends the search."""
     cause: BaseException | None = exc
     seen: set[int] = set()
     while cause is not None and id(cause) not in seen:
         seen.add(id(cause))
-        if isinstance(cause, ssl.SSLError):
+        if isinstance(cause, kind):
             return cause
         cause = cause.__cause__ or cause.__context__
     return None
+
+
+def ssl_error_in(exc: BaseException) -> ssl.SSLError | None:
+    """The TLS error behind `exc` (httpx wraps it in its own), if any."""
+    return cause_of(exc, ssl.SSLError)
 
 
 def verifying_context(settings: StagingSettings) -> ssl.SSLContext:

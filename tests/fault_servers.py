@@ -13,6 +13,10 @@ that stopped listening is seen at once as "connection refused"):
   or to be malformed;
 - `/hang`: answers nothing until `Script.hang_s` passes or the server stops;
 - `/drip`: a body of `Script.drip_bytes` bytes, one every `Script.drip_interval_s`;
+- `/drip-headers`: the status line and headers (padded with `Script.drip_bytes` bytes), one
+  byte every `Script.drip_interval_s`, then a small JSON body;
+- `/bomb`: `Content-Encoding: Script.bomb_encoding` (gzip, deflate or br) on a body that
+  inflates to `Script.bomb_bytes` (256 MiB) of zeros: a decompression bomb of a few hundred KB;
 - `/malformed`: `Content-Type: application/json`, body `{"broken":`;
 - `/huge`: a body of `Script.huge_bytes` (50 MB), streamed from one reused chunk;
 - `/burst`: 503 for the first `Script.burst` requests, then 200;
@@ -32,7 +36,8 @@ that stopped listening is seen at once as "connection refused"):
   `ECHO_ENCODINGS` form, one `name encoding: form` per line: a target that hands secrets back;
 - anything else: 404.
 
-With `Script.health_hostile`, `/health` answers like `/hostile`. With `serve_faults(tls=...)`
+With `Script.health_hostile`, `/health` answers like `/hostile`; with
+`Script.health_drip_headers`, like `/drip-headers`. With `serve_faults(tls=...)`
 the server speaks HTTPS with the given context.
 
 Every request is recorded with its headers (`FaultServer.requests`), so a second server can
@@ -44,11 +49,13 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import json
 import socket
 import struct
 import sys
 import threading
+import zlib
 from collections import Counter
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -65,6 +72,7 @@ LOOPBACK = "127.0.0.1"
 HEALTHY = {"status": "healthy", "version": "1.0.0"}
 MALFORMED_JSON = b'{"broken":'
 HUGE_BYTES = 50 * 1024 * 1024
+BOMB_BYTES = 256 * 1024 * 1024
 CHUNK_BYTES = 64 * 1024
 HANG_CAP_S = 30.0
 """A hanging answer never outlives this, even if a test forgets to stop its server."""
@@ -126,6 +134,10 @@ class Script:
     redirect_to: str | None = None
     health_hostile: bool = False
     """GET /health answers like /hostile."""
+    health_drip_headers: bool = False
+    """GET /health drips its status line and headers like /drip-headers."""
+    bomb_bytes: int = BOMB_BYTES
+    bomb_encoding: str = "gzip"
 
 
 @dataclass(frozen=True)
@@ -205,6 +217,12 @@ class _FaultHandler(BaseHTTPRequestHandler):
             "/health": self._health,
             "/hang": self._hang,
             "/drip": lambda _: self._drip(b"d" * script.drip_bytes),
+            "/drip-headers": lambda _: self._drip_headers(),
+            "/bomb": lambda _: self._send(
+                HTTPStatus.OK,
+                bomb(script.bomb_encoding, script.bomb_bytes),
+                {"Content-Encoding": script.bomb_encoding},
+            ),
             "/malformed": lambda _: self._send(HTTPStatus.OK, MALFORMED_JSON),
             "/huge": self._huge,
             "/burst": self._burst,
@@ -236,6 +254,8 @@ class _FaultHandler(BaseHTTPRequestHandler):
             self._json(HTTPStatus.SERVICE_UNAVAILABLE, {"status": "starting", "version": "1.0.0"})
         elif script.health_malformed:
             self._send(HTTPStatus.OK, MALFORMED_JSON)
+        elif script.health_drip_headers:
+            self._drip_headers()
         elif script.health_drip:
             self._drip(json.dumps(HEALTHY).encode().ljust(script.drip_bytes))
         else:
@@ -253,6 +273,22 @@ class _FaultHandler(BaseHTTPRequestHandler):
                 return
             self.wfile.write(body[index : index + 1])
             self.wfile.flush()
+
+    def _drip_headers(self) -> None:
+        """The whole answer written by hand, its head a byte at a time."""
+        self.close_connection = True
+        body = json.dumps(HEALTHY).encode()
+        head = (
+            f"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(body)}\r\nConnection: close\r\n"
+            f"X-Padding: {'p' * self.server.script.drip_bytes}\r\n\r\n"
+        ).encode()
+        for index in range(len(head)):
+            if index and self.server.stop.wait(self.server.script.drip_interval_s):
+                return
+            self.wfile.write(head[index : index + 1])
+            self.wfile.flush()
+        self.wfile.write(body)
 
     def _huge(self, _: int) -> None:
         left = self.server.script.huge_bytes
@@ -335,6 +371,22 @@ class _FaultHandler(BaseHTTPRequestHandler):
 
 
 _GZIP = {"Content-Encoding": "gzip"}
+
+
+@functools.cache
+def bomb(encoding: str, size: int) -> bytes:
+    """`size` zero bytes compressed with `encoding` (gzip, deflate or br), made once."""
+    zeros = bytes(CHUNK_BYTES * 16)
+    if encoding == "br":
+        import brotli
+
+        compressor = brotli.Compressor(quality=5)
+        return b"".join(compressor.process(zeros) for _ in range(size // len(zeros))) + (
+            compressor.finish()
+        )
+    wbits = {"gzip": zlib.MAX_WBITS | 16, "deflate": zlib.MAX_WBITS}[encoding]
+    deflate = zlib.compressobj(1, zlib.DEFLATED, wbits)
+    return b"".join(deflate.compress(zeros) for _ in range(size // len(zeros))) + deflate.flush()
 
 
 @dataclass(frozen=True)

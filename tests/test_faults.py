@@ -351,14 +351,16 @@ def test_a_dripping_body_is_read_whole_and_timed_whole(
 def test_a_dripping_health_endpoint_cannot_stretch_the_wait(
     pytester: pytest.Pytester, gate_run: GateRun
 ) -> None:
-    """A health body of 100 bytes dripped over 10 s: readiness gives up at its 1 s deadline."""
+    """A health body of 100 bytes dripped over 10 s: readiness gives up at its 1 s deadline
+    (headers dripped: test_deadlines.py)."""
     pytester.makepyfile(HEALTH_TESTS)
     with serve_faults(Script(health_drip=True, drip_bytes=100, drip_interval_s=0.1)) as server:
         result, report = gate_run(server.url, "--staging-wait=1")
     (reason,) = report["reasons"]
     assert re.fullmatch(
         rf"target not ready after {AROUND_1S} s \(1 attempt\(s\)\): GET /health got no answer "
-        r"\(ReadTimeout: the health body did not arrive in time\)",
+        r"\(ReadTimeout: GET /health: no complete answer within 1 s \(the attempt's time: "
+        r"--staging-timeout, within --staging-wait\)\)",
         reason,
     ), reason
     assert_verdict(result, report, 69, [reason])
