@@ -77,9 +77,12 @@ def table(output: str) -> list[str]:
 
 
 def listed(output: str, heading: str) -> list[str]:
-    """A heading line (`STAGING GATE:`, `flaky, ...`) and the `  - ` lines right under it."""
+    """A heading line (`STAGING GATE:`, `flaky, ...`) and the `  - ` lines right under it;
+    none when the output has no such heading (a run without flaky tests lists none)."""
     lines = output.splitlines()
-    start = next(n for n, line in enumerate(lines) if line.startswith(heading))
+    start = next((n for n, line in enumerate(lines) if line.startswith(heading)), None)
+    if start is None:
+        return []
     items = [lines[start]]
     for line in lines[start + 1 :]:
         if not line.startswith("  - "):
