@@ -12,7 +12,9 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import gc
+import os
 import signal
+import sys
 import threading
 from collections import Counter
 from typing import TYPE_CHECKING
@@ -28,6 +30,7 @@ from pytest_staging.settings import DESELECTED_KEY
 if TYPE_CHECKING:
     from collections.abc import Generator, Iterable, Iterator, Mapping
     from datetime import datetime
+    from pathlib import Path
     from types import FrameType
     from typing import Any
 
@@ -77,10 +80,16 @@ class GateController:
         self._fail_fast: str | None = None
         """Why --staging-fail-fast stopped the run, once it did."""
         self._keyboard_interrupt = False
+        self._usage_error: str | None = None
+        """pytest's usage error after collection (`--strict-config`), once there was one."""
         self._started = False
         self._started_at = timing.utc_now()
         self._start = timing.monotonic()
         self.outcome: GateOutcome | None = None
+
+    @property
+    def target(self) -> StagingTarget:
+        return self._target
 
     def _write_line(self, text: str, **markup: bool) -> None:
         reporter = self._config.pluginmanager.get_plugin("terminalreporter")
@@ -114,11 +123,21 @@ class GateController:
             )
         return lines
 
-    @pytest.hookimpl(tryfirst=True)
-    def pytest_collection(self, session: pytest.Session) -> None:
+    @pytest.hookimpl(wrapper=True, tryfirst=True)
+    def pytest_collection(self, session: pytest.Session) -> Generator[None]:
+        """Readiness before any test is collected. pytest checks the configuration
+        (`--strict-config`) once collection is done: its usage error becomes the verdict's
+        reason instead of "no test ran"."""
         option = self._config.option
-        if option.collectonly or option.setuponly or option.setupplan:
-            return
+        if not (option.collectonly or option.setuponly or option.setupplan):
+            self._get_ready(session)
+        try:
+            return (yield)
+        except pytest.UsageError as error:
+            self._usage_error = str(error).strip()
+            raise
+
+    def _get_ready(self, session: pytest.Session) -> None:
         self._started = True
         self._write_provisional_report()
         self._readiness = self._wait_until_ready()
@@ -260,7 +279,7 @@ class GateController:
             status = pytest.ExitCode.TESTS_FAILED  # xdist's stop for --staging-fail-fast
         if self._started:
             with _collection_paused():
-                self.outcome = self._decide(session, status)
+                self.outcome = self._usage_outcome() or self._decide(session, status)
                 self._write_report(self.outcome)
             self._write_summaries(self.outcome)
             junit.record(self._config, self.outcome)
@@ -270,6 +289,20 @@ class GateController:
             session.exitstatus = self.outcome.exit_code  # over any plugin that changed it since
             self._print(self.outcome)
         return result
+
+    def _usage_outcome(self) -> GateOutcome | None:
+        """The usage error pytest found after collection, as the NO-GO a usage error at
+        start gives (see plugin._report_usage_error)."""
+        if self._usage_error is None:
+            return None
+        from pytest_staging.outcome import early_outcome
+
+        return early_outcome(
+            f"usage error: {self._usage_error}",
+            exit_code=pytest.ExitCode.USAGE_ERROR,
+            target_url=self._target.url,
+            environment=self._target.environment,
+        )
 
     def _gate_snapshot(self, tests: tuple[gate.TestRecord, ...]) -> gate.RunSnapshot:
         """The tests against the gate's settings: what the fail-fast check judges, and what
@@ -380,6 +413,91 @@ class GateController:
             reporter.write_line(INSECURE_WARNING, red=True, bold=True)
         for number, line in enumerate(terminal.verdict_lines(outcome)):
             reporter.write_line(line, bold=number == 0, green=go, red=not go)
+
+
+NO_TEST_RUN_MODES = (
+    ("collectonly", "--collect-only"),
+    ("setuponly", "--setup-only"),
+    ("setupplan", "--setup-plan"),
+)
+"""pytest's options that run no test body: such a run has no gate and keeps its exit status."""
+EARLY_NO_GO = (
+    "the gate did not start: pytest stopped first (see its error, e.g. a conftest that failed "
+    "to import or an unknown option), or the run was killed"
+)
+"""The reason of the NO-GO a gated run writes before its first conftest is imported."""
+
+
+class VerdictGuard:
+    """A gated run from the moment its options are known until pytest returns.
+
+    Registered before the first conftest is imported, it replaces the reports with a NO-GO
+    at once, so a run that pytest ends before the gate starts (a conftest that fails to
+    import, an unknown option) never leaves an earlier GO behind. When pytest returns
+    without the gate's verdict (a conftest's `pytest.exit()` in `pytest_configure` or
+    `pytest_sessionstart`, `--collect-only`), the reports say why, and the run never exits
+    0, except in the modes that run no test body (`NO_TEST_RUN_MODES`), which keep theirs.
+    """
+
+    def __init__(self, report: Path | None, summary: Path | None) -> None:
+        self._report = report
+        self._summary = summary
+        self._exit: str | None = None
+        """The message of the `pytest.exit()` that ended the run, if one did."""
+
+    def write(
+        self,
+        reason: str,
+        exit_code: int,
+        environ: Mapping[str, str],
+        target: StagingTarget | None = None,
+    ) -> None:
+        """The NO-GO reports; `environ` without GitHub's variable writes no job summary."""
+        from pytest_staging.outcome import early_outcome
+        from pytest_staging.report import json_report, markdown
+
+        outcome = early_outcome(
+            reason,
+            exit_code=exit_code,
+            target_url=target.url if target else None,
+            environment=target.environment if target else "unknown",
+            interrupted=True,
+        )
+        problems = list(markdown.publish(outcome, self._summary, environ))
+        if self._report is not None:
+            try:
+                json_report.write(self._report, json_report.build(outcome))
+            except OSError as exc:
+                problems.append(
+                    f"staging: could not write --staging-report {self._report}: "
+                    f"{exc.strerror or exc}"
+                )
+        for problem in problems:
+            sys.stderr.write(f"{problem}\n")
+
+    def pytest_keyboard_interrupt(self, excinfo: pytest.ExceptionInfo[BaseException]) -> None:
+        if isinstance(excinfo.value, pytest.exit.Exception):
+            self._exit = excinfo.value.msg
+
+    @pytest.hookimpl(wrapper=True, tryfirst=True)
+    def pytest_cmdline_main(self, config: pytest.Config) -> Generator[None, int, int]:
+        status = yield
+        controller = config.pluginmanager.get_plugin(CONTROLLER_PLUGIN)
+        if controller is not None and controller.outcome is not None:
+            return status
+        target = controller.target if controller is not None else None
+        mode = next((flag for name, flag in NO_TEST_RUN_MODES if config.getoption(name)), None)
+        if mode is not None:
+            reason = f"{mode} runs no test: the gate did not decide"
+            self.write(reason, gate.ExitCode.NO_GO, {}, target)
+            return status
+        code = int(status) or gate.ExitCode.NO_GO
+        if self._exit is not None:
+            reason = f"pytest.exit() ended the run before the gate could decide: {self._exit}"
+        else:
+            reason = f"the run ended before the gate could decide (pytest exit status {status})"
+        self.write(reason, code, os.environ, target)
+        return code
 
 
 def _stop_message(reason: str) -> str:

@@ -1,4 +1,5 @@
-"""Reading the files a user names (the manifest, its schema files) without trusting them.
+"""Reading the files a user names (the manifest, its schema files, saved reports) without
+trusting them, and writing the reports a user names without replacing what is not a file.
 
 A path can name a FIFO, a device such as `/dev/zero` or a huge file by mistake: read whole,
 it would hang the run or exhaust memory before any message could name it. Only regular
@@ -7,16 +8,18 @@ files are read, and only up to a documented size, so every such mistake is one c
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from pathlib import Path
+import tempfile
+from pathlib import Path
 
 MAX_MANIFEST_BYTES = 1024 * 1024
 """A manifest of 2000 endpoints is about 300 KiB."""
 MAX_SCHEMA_BYTES = 4 * 1024 * 1024
+MAX_REPORT_BYTES = 64 * 1024 * 1024
+"""A saved JSON gate report (`--staging-baseline`, `pytest-staging gate` / `compare`): a run
+of 10 000 tests writes about 3 MiB, so this leaves room for runs twenty times larger."""
 
 
 class FileRefused(ValueError):
@@ -52,3 +55,48 @@ def read_bytes(path: Path, limit: int) -> bytes:
     if len(data) > limit:
         raise FileRefused(f"it is larger than {limit // 1024} KiB, the most that is read")
     return data
+
+
+def write_text(path: Path, text: str, *, mode: int = 0o644) -> None:
+    """Write a report to `path`; parent folders are created.
+
+    A symlink is followed: its target is written and the link stays. A regular file (or a
+    new one) is replaced atomically with permissions `mode` (mkstemp alone leaves 0600), so
+    a reader never sees half a report. Anything else (`/dev/stdout`, a FIFO, a device) is
+    written through: renaming a file over it would turn `/dev/stdout` into a regular file."""
+    target = Path(os.path.realpath(path))
+    try:
+        kind: int | None = target.stat().st_mode
+    except FileNotFoundError:
+        kind = None
+    if kind is not None and not stat.S_ISREG(kind):
+        _write_through(target, text)
+    else:
+        _replace(target, text, mode)
+
+
+def _write_through(path: Path, text: str) -> None:
+    """Into an existing device or FIFO, never replacing it. A FIFO no process reads is
+    refused instead of blocking the run; once open, writes wait for the reader."""
+    try:
+        handle = os.open(path, os.O_WRONLY | os.O_NONBLOCK)
+    except OSError as exc:
+        if exc.errno != errno.ENXIO:
+            raise
+        raise OSError(errno.ENXIO, "it is a FIFO that no process reads") from None
+    os.set_blocking(handle, True)
+    with os.fdopen(handle, "w", encoding="utf-8") as stream:
+        stream.write(text)
+
+
+def _replace(path: Path, text: str, mode: int) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            stream.write(text)
+        Path(temporary).chmod(mode)
+        Path(temporary).replace(path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise

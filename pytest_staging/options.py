@@ -121,6 +121,21 @@ OPTIONS: tuple[Option, ...] = (
         "timeout", "Per-request timeout in seconds.", parsing.timeout, metavar="S", default=10.0
     ),
     Option(
+        "request_deadline",
+        "Deadline in seconds for each request's whole exchange (connect, headers and body): "
+        "a target that drips its answer a byte at a time is cut there. "
+        "Default: 3 times --staging-timeout.",
+        parsing.timeout,
+        metavar="S",
+    ),
+    Option(
+        "max_body",
+        "Largest answer body a test may read, in MiB once decompressed; a bigger one (a "
+        "decompression bomb) fails its test. Default 64.",
+        parsing.mebibytes,
+        metavar="MIB",
+    ),
+    Option(
         "retries",
         "Send an idempotent request (GET, HEAD, OPTIONS, PUT, DELETE, TRACE) again, up to N "
         "times, after a connection failure or a --staging-retry-on status; 0 turns retries "

@@ -19,6 +19,11 @@ MAX_SECONDS = 86_400
 """A day: longer waits are mistakes, and the OS rejects far larger socket timeouts."""
 MAX_RETRIES = 10
 """More retries than this only hide a broken target (the deadline bounds them anyway)."""
+MAX_BODY_MIB = 4096
+"""--staging-max-body's ceiling: 4 GiB of answer is never a test's business."""
+MAX_PORT = 65_535
+_PORT_SHOWN = 12
+"""Digits of an out-of-range port the message repeats."""
 ALL_CATEGORIES = "all"
 _DIGITS = re.compile(r"[0-9]+")
 _CATEGORY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -27,23 +32,52 @@ _FALSE = {"0", "false", "no", "off", ""}
 
 
 def url(value: str) -> str:
-    """An absolute http(s) URL with a host httpx accepts; a trailing slash is dropped."""
+    """An absolute http(s) URL with a host httpx accepts; a trailing slash is dropped.
+
+    No query and no fragment: every request path is appended to the URL, so `?api_key=K`
+    would end up inside each query (`?api_key=K/health`) and the key in every report. The
+    message never repeats the URL: its query or user part may hold a secret."""
     import httpx
 
     text = value.strip()
+    if "?" in text or "#" in text:
+        raise argparse.ArgumentTypeError(
+            "the URL has a query string or fragment (not shown), but every request path is "
+            "appended to it: give only scheme, host, port and path, and pass a key as a header, "
+            "e.g. --staging-header 'X-Api-Key: ...'"
+        )
     try:
         parts = urlsplit(text)
-        parts.port  # noqa: B018 - raises ValueError on a bad port
+        port_problem = _port_problem(parts.netloc)
+        if port_problem is not None:
+            raise argparse.ArgumentTypeError(port_problem)
         (parts.hostname or "").encode("idna")
         httpx.URL(text)
+        valid = parts.scheme in {"http", "https"} and bool(parts.hostname)
     except (ValueError, UnicodeError, httpx.InvalidURL):
-        parts = None
-    if parts is None or parts.scheme not in {"http", "https"} or not parts.hostname:
+        valid = False
+    if not valid:
         raise argparse.ArgumentTypeError(
             "expected an absolute http:// or https:// URL with a host, "
             "e.g. https://staging.example.com"
         )
     return text.rstrip("/")
+
+
+def _port_problem(netloc: str) -> str | None:
+    """What is wrong with the port in `host:port` (`[v6]:port`), if anything. A number is
+    shown; anything else is not (`user:password` without its `@host` would look like one)."""
+    host_port = netloc.rpartition("@")[2]
+    after_host = host_port.rpartition("]")[2] if host_port.startswith("[") else host_port
+    _, colon, port = after_host.rpartition(":")
+    if not colon or not port:
+        return None
+    if not _DIGITS.fullmatch(port):
+        return "the port (not shown) is not a number: expected a port from 1 to 65535"
+    if len(port) > len(str(MAX_PORT)) or not 1 <= int(port) <= MAX_PORT:
+        shown = port if len(port) <= _PORT_SHOWN else f"{port[:_PORT_SHOWN]}..."
+        return f"the port {shown} is out of range: expected a port from 1 to {MAX_PORT}"
+    return None
 
 
 def _seconds(value: str, *, allow_zero: bool) -> float:
@@ -66,6 +100,19 @@ def timeout(value: str) -> float:
 
 def wait(value: str) -> float:
     return _seconds(value, allow_zero=True)
+
+
+def mebibytes(value: str) -> int:
+    """A body size in MiB, above 0 up to MAX_BODY_MIB, as bytes."""
+    try:
+        mib = float(value)
+    except ValueError:
+        mib = math.nan
+    if not math.isfinite(mib) or not 0 < mib <= MAX_BODY_MIB:
+        raise argparse.ArgumentTypeError(
+            f"expected a size in MiB above 0 up to {MAX_BODY_MIB}, e.g. 64"
+        )
+    return int(mib * 1024 * 1024)
 
 
 def retries(value: str) -> int:
@@ -185,11 +232,17 @@ def ca_bundle(value: str) -> Path:
 
 
 def output_path(value: str) -> Path:
-    """A file path whose folder exists and is writable, or can be created."""
+    """A file path whose folder exists and is writable, or can be created; a name the
+    file system refuses (longer than 255 bytes: ENAMETOOLONG) is refused here, at start."""
     path = _path(value)
-    if path.is_dir():
-        raise argparse.ArgumentTypeError(f"{value!r} is a directory; expected a file path")
-    folder = next((p for p in (path.parent, *path.parent.parents) if p.exists()), Path.cwd())
+    try:
+        if path.is_dir():
+            raise argparse.ArgumentTypeError(f"{value!r} is a directory; expected a file path")
+        folder = next((p for p in (path.parent, *path.parent.parents) if p.exists()), Path.cwd())
+    except OSError as exc:
+        raise argparse.ArgumentTypeError(
+            f"{value!r} cannot be written: {exc.strerror or exc}"
+        ) from None
     if not folder.is_dir() or not os.access(folder, os.W_OK):
         raise argparse.ArgumentTypeError(f"{value!r} cannot be written: {folder} is not writable")
     return path

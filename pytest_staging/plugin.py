@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import os
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -62,13 +63,44 @@ __all__ = [
     "staging_target",
 ]
 
+GUARD_PLUGIN = "staging-verdict-guard"
 WORKER_URL_KEY = "pytest_staging_url"
+XDIST_WORKER_ENV = "PYTEST_XDIST_WORKER"
+"""Set by xdist in each worker process, before the worker's pytest reads its options."""
 WORKER_DESELECTED_KEY = "pytest_staging_deselected"
 SMOKE = "smoke"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     add_options(parser)
+
+
+INFORMATIONAL = ("help", "version", "markers", "showfixtures", "show_fixtures_per_test")
+"""pytest's options that only show something: such a run is never gated."""
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_load_initial_conftests(
+    early_config: pytest.Config, parser: pytest.Parser, args: list[str]
+) -> None:
+    """The earliest moment the options are known, before any conftest is imported: a gated
+    run's reports become a NO-GO at once, and `VerdictGuard` sees the run to its end.
+    Not in an xdist worker (the controller writes the reports), nor for `--help` and the
+    like."""
+    options = early_config.known_args_namespace
+    if os.environ.get(XDIST_WORKER_ENV) or any(getattr(options, n, None) for n in INFORMATIONAL):
+        return
+    if not settings_module.names_target(early_config, options=options):
+        return
+    from pytest_staging.controller import EARLY_NO_GO, VerdictGuard
+    from pytest_staging.gate import ExitCode
+
+    guard = VerdictGuard(
+        settings_module.report_path(early_config, options=options),
+        settings_module.report_path(early_config, name="summary_md", options=options),
+    )
+    early_config.pluginmanager.register(guard, GUARD_PLUGIN)
+    guard.write(EARLY_NO_GO, ExitCode.NO_GO, {})
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -86,10 +118,23 @@ def pytest_configure(config: pytest.Config) -> None:
             bundled_suites.add_to_run(config)
         if settings.active:
             settings = _activate(config, settings)
+        else:
+            _stand_down_guard(config)
     except pytest.UsageError as error:
         _report_usage_error(config, error)
         raise
     config.stash[SETTINGS_KEY] = settings
+
+
+def _stand_down_guard(config: pytest.Config) -> None:
+    """A manifest or environment was named, but it gives no URL: the run is not gated after
+    all, and its reports say so instead of "did not finish"."""
+    guard = config.pluginmanager.get_plugin(GUARD_PLUGIN)
+    if guard is not None:
+        from pytest_staging.gate import ExitCode
+
+        config.pluginmanager.unregister(guard)
+        guard.write("no target URL was given, so the gate did not run", ExitCode.NO_GO, {})
 
 
 def _report_usage_error(config: pytest.Config, error: pytest.UsageError) -> None:

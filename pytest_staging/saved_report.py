@@ -13,6 +13,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from pytest_staging import files
+
 if TYPE_CHECKING:
     from pytest_staging.gate import CategoryResult
     from pytest_staging.outcome import GateOutcome
@@ -31,19 +33,27 @@ def read(path: str | Path) -> dict[str, Any]:
 
     shown = str(path)
     try:
-        with Path(path).expanduser().open(encoding="utf-8") as stream:
-            document = json.load(stream)
+        data = files.read_bytes(Path(path).expanduser(), files.MAX_REPORT_BYTES)
+    except files.FileRefused as exc:
+        raise ReportFileError(f"{shown!r} cannot be read: {exc}") from None
     except OSError as exc:
         raise ReportFileError(f"{shown!r} cannot be read: {exc.strerror or exc}") from None
-    except ValueError as exc:
+    try:
+        document = json.loads(data.decode("utf-8"))
+    except ValueError as exc:  # UnicodeDecodeError too
         raise ReportFileError(f"{shown!r} is not JSON: {exc}") from None
+    except RecursionError:
+        raise ReportFileError(f"{shown!r} is not a report: its JSON is nested too deeply") from None
     if not isinstance(document, dict) or document.get("schema") != json_report.SCHEMA_ID:
         raise ReportFileError(
             f"{shown!r} is not a pytest-staging JSON report (schema {json_report.SCHEMA_ID}); "
             "pass a file written by --staging-report"
         )
     schema = schemas.load("report-v1")
-    problem = next(iter(validator_for(schema)(schema).iter_errors(document)), None)
+    try:
+        problem = next(iter(validator_for(schema)(schema).iter_errors(document)), None)
+    except RecursionError:
+        raise ReportFileError(f"{shown!r} is not a report: its JSON is nested too deeply") from None
     if problem is not None:
         where = "/".join(str(part) for part in problem.absolute_path) or "the document"
         raise ReportFileError(f"{shown!r} is not a valid report: {where}: {problem.message}")
@@ -54,7 +64,20 @@ def read(path: str | Path) -> dict[str, Any]:
             f"{shown!r} is not a valid report: started_at: "
             f"{document['started_at']!r} is not an ISO 8601 date-time"
         ) from None
+    _check_exit_code(document, shown)
     return document
+
+
+def _check_exit_code(document: dict[str, Any], shown: str) -> None:
+    """A report is GO exactly when its exit code is 0: one that says otherwise was not
+    written whole by one run (edited, or pieced together), and its verdict is not trusted."""
+    go, code = document["verdict"] == "GO", document["exit_code"]
+    if go != (code == 0):
+        raise ReportFileError(
+            f"{shown!r} contradicts itself: verdict {document['verdict']} with exit code "
+            f"{code} (a GO is exit code 0, a NO-GO never is); it was not written whole by one "
+            "run: run the gate again"
+        )
 
 
 def _category(name: str, saved: dict[str, Any], explicit: set[str]) -> CategoryResult:

@@ -99,6 +99,10 @@ class StagingSettings:
     token: Secret | None = None
     headers: tuple[tuple[str, Secret], ...] = ()
     timeout: float = 10.0
+    request_deadline: float | None = None
+    """--staging-request-deadline; None: client.DEADLINE_TIMEOUTS times the timeout."""
+    max_body: int | None = None
+    """--staging-max-body in bytes; None: client.DEFAULT_MAX_BODY_BYTES."""
     ca_bundle: Path | None = None
     insecure: bool = False
     wait: float = 0.0
@@ -159,25 +163,51 @@ def _empty_manifest() -> Manifest:
 
 
 class _Lookup:
-    """Reads one option from the command line, the environment and the ini file, in order."""
+    """Reads one option from the command line, the environment and the ini file, in order.
 
-    def __init__(self, config: pytest.Config, environ: Mapping[str, str]) -> None:
+    `options` is the parsed command line: `config.option`, or, before pytest has parsed it
+    all (while the first conftests load), the options known so far."""
+
+    def __init__(
+        self,
+        config: pytest.Config,
+        environ: Mapping[str, str],
+        options: argparse.Namespace | None = None,
+    ) -> None:
         self._config = config
         self._environ = environ
+        self._options = config.option if options is None else options
 
     def find(self, option: Option) -> Found:
-        from_cli = self._config.getoption(option.dest)
-        if from_cli:
-            value = True if from_cli is True else _parse_all(option, from_cli, option.flag)
-            return Found(value, option.flag, 0)
-        if option.env and self._environ.get(option.env_var, "").strip():
-            value = _parse_all(option, self._environ[option.env_var], option.env_var)
-            return Found(value, option.env_var, 1)
+        from_cli = getattr(self._options, option.dest, None)
+        if from_cli is True:
+            return Found(True, option.flag, 0)
+        if from_cli not in (None, False):
+            _refuse_empty(option, from_cli, option.flag)
+            return Found(_parse_all(option, from_cli, option.flag), option.flag, 0)
+        from_env = self._environ.get(option.env_var) if option.env else None
+        if from_env is not None and (from_env.strip() or option.kind != "flag"):
+            _refuse_empty(option, from_env, option.env_var)
+            return Found(_parse_all(option, from_env, option.env_var), option.env_var, 1)
         from_ini = self._config.getini(option.dest) if option.ini else None
         if from_ini:
             source = f"ini key {option.dest}"
             return Found(_parse_all(option, from_ini, source), source, 2)
         return Found([] if option.kind == "append" else option.default, "default", 3)
+
+
+def _refuse_empty(option: Option, raw: str | list[str], source: str) -> None:
+    """A value given but empty is a mistake, never "not given": `--staging-expect-version=
+    "$VERSION"` with the variable unset would turn the version check off, and an empty
+    `--staging-url` the whole gate. The same for an environment variable set to nothing,
+    the common form of an unset CI variable (an empty flag variable still means "not set")."""
+    items = [raw] if isinstance(raw, str) else raw
+    if not items or any(not item.strip() for item in items):
+        where = source if source == option.flag else f"{source} (for {option.flag})"
+        raise pytest.UsageError(
+            f"{where}: the option was given but empty: give a value, or leave it out "
+            "(in CI, check the variable that should fill it)"
+        )
 
 
 def _parse_all(option: Option, raw: str | list[str], source: str) -> Any:
@@ -237,6 +267,8 @@ def resolve(config: pytest.Config, environ: Mapping[str, str] = os.environ) -> S
         token=Secret(token) if token else None,
         headers=tuple((name, Secret(value)) for name, value in values["header"]),
         timeout=values["timeout"],
+        request_deadline=values["request_deadline"],
+        max_body=values["max_body"],
         ca_bundle=values["ca_bundle"],
         insecure=values["insecure"],
         wait=values["wait"],
@@ -270,16 +302,40 @@ def _first_set(option: T | None, manifest: T | None, default: U) -> T | U:
 
 
 def report_path(
-    config: pytest.Config, environ: Mapping[str, str] = os.environ, name: str = "report"
+    config: pytest.Config,
+    environ: Mapping[str, str] = os.environ,
+    name: str = "report",
+    options: argparse.Namespace | None = None,
 ) -> Path | None:
     """Where a report goes (`report`, `summary_md`), if that one setting is readable, even
     when others are not."""
     option = next(option for option in OPTIONS if option.name == name)
     try:
-        path: Path | None = _Lookup(config, environ).find(option).value
+        path: Path | None = _Lookup(config, environ, options).find(option).value
     except pytest.UsageError:
         return None
     return path
+
+
+_TARGET_OPTIONS = ("url", "demo", "env", "manifest")
+"""Naming any of these makes a run gated (see the inert case in `resolve`)."""
+
+
+def names_target(
+    config: pytest.Config,
+    environ: Mapping[str, str] = os.environ,
+    options: argparse.Namespace | None = None,
+) -> bool:
+    """Whether the run is gated, judged from the options alone, before any conftest loads:
+    a target, environment or manifest is given. A value that does not parse counts as given
+    (its usage error comes when the settings are resolved)."""
+    lookup = _Lookup(config, environ, options)
+    try:
+        return any(
+            lookup.find(option).rank < 3 for option in OPTIONS if option.name in _TARGET_OPTIONS
+        )
+    except pytest.UsageError:
+        return True
 
 
 def _target(url: Found, demo: Found) -> tuple[str | None, str | None]:

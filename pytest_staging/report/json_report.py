@@ -3,24 +3,24 @@
 from __future__ import annotations
 
 import json
-import os
 import platform
-import tempfile
 import uuid
 from functools import cache
 from importlib import metadata
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from pytest_staging import files
 from pytest_staging.redaction import redactor
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from pytest_staging.gate import CategoryResult
     from pytest_staging.outcome import GateOutcome
 
 SCHEMA_ID = "pytest-staging/report/v1"
 REPORT_FILE_MODE = 0o644
-"""Readable by CI artifact uploaders, like junit.xml (mkstemp would leave 0600)."""
+"""Readable by CI artifact uploaders, like junit.xml."""
 _TOOLS = ("pytest", "pytest-xdist", "pytest-html", "httpx", "tenacity", "jsonschema", "locust")
 
 
@@ -179,15 +179,6 @@ def _dumps(document: dict[str, Any]) -> str:
 
 
 def write(path: Path, document: dict[str, Any]) -> None:
-    """Write `document` to `path` atomically, secrets masked; parent folders are created."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    text = _dumps(_redacted(document)) + "\n"
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            stream.write(text)
-        Path(temporary).chmod(REPORT_FILE_MODE)
-        Path(temporary).replace(path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    """Write `document` to `path`, secrets masked (see `files.write_text`: atomic for a
+    file, through for a device or FIFO, a symlink followed)."""
+    files.write_text(path, _dumps(_redacted(document)) + "\n", mode=REPORT_FILE_MODE)

@@ -15,6 +15,7 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from pytest_staging import files
 from pytest_staging.gate import CategoryResult, percent_or_dash
 from pytest_staging.redaction import shown
 from pytest_staging.report import terminal
@@ -122,9 +123,12 @@ def publish(
     problems = []
     for target, mode, origin in targets:
         try:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            with target.open(mode, encoding="utf-8") as stream:
-                stream.write(text)
+            if mode == "w":  # replaced like the JSON report (a device or FIFO written through)
+                files.write_text(target, text)
+            else:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                with target.open(mode, encoding="utf-8") as stream:
+                    stream.write(text)
         except OSError as exc:
             problems.append(f"staging: could not write {origin} {target}: {exc.strerror or exc}")
     return problems
