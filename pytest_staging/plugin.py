@@ -2,6 +2,9 @@
 
 Lifecycle, top to bottom:
 - `pytest_addoption`: the `--staging-*` options and `staging_*` ini keys.
+- `pytest_load_initial_conftests` (before any conftest is imported): a run that names a
+  target writes its NO-GO reports at once and registers `VerdictGuard`, which makes sure
+  a run ending without the gate's verdict says why and never exits 0.
 - `pytest_configure`: markers; settings resolved once into `config.stash`;
   with a target, the demo service started (controller only) and the
   controller's `GateController` registered, plus `XdistHooks` when xdist is
