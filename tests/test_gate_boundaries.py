@@ -101,12 +101,19 @@ def test_a_run_pytest_stops_before_the_gate_replaces_an_earlier_go(
     assert "STAGING GATE: NO-GO" in capsys.readouterr().out.splitlines()
 
 
+@pytest.mark.parametrize("workers", [(), ("-n", "2")], ids=["serial", "xdist"])
 def test_a_strict_config_error_is_the_reason_not_a_missing_result(
-    pytester: pytest.Pytester, demo_url: str, read_report: Read
+    pytester: pytest.Pytester, demo_url: str, read_report: Read, workers: tuple[str, ...]
 ) -> None:
     pytester.makepyfile(test_one=SMOKE_TEST)
     pytester.makeini("[pytest]\nno_such_key = 1\n")
-    result = gated(pytester, demo_url, "--strict-config")
+    result = pytester.runpytest_subprocess(
+        *INNER_RUN_OPTIONS,
+        f"--staging-url={demo_url}",
+        "--staging-report=gate.json",
+        "--strict-config",
+        *workers,
+    )
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     report = read_report(pytester.path / "gate.json")
     assert (report["verdict"], report["exit_code"]) == ("NO-GO", 4)
