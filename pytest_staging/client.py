@@ -141,7 +141,9 @@ httpx's sync client does every read of a request in the thread that made it."""
 
 
 def request_deadline(settings: StagingSettings) -> float:
-    """--staging-request-deadline: a small multiple of --staging-timeout."""
+    """--staging-request-deadline, by default a small multiple of --staging-timeout."""
+    if settings.request_deadline is not None:
+        return settings.request_deadline
     return DEADLINE_TIMEOUTS * settings.timeout
 
 
@@ -274,8 +276,8 @@ class BodyTooLarge(httpx.RequestError):
 
 
 def max_body_bytes(settings: StagingSettings) -> int:
-    """--staging-max-body."""
-    return DEFAULT_MAX_BODY_BYTES
+    """--staging-max-body, in bytes."""
+    return DEFAULT_MAX_BODY_BYTES if settings.max_body is None else settings.max_body
 
 
 class _Inflater:

@@ -100,3 +100,21 @@ def test_a_compressed_body_under_the_limit_is_read_whole(pytester: pytest.Pytest
         (request,) = [seen for seen in server.requests if seen.path == "/bomb"]
     result.assert_outcomes(passed=1)
     assert request.header("accept-encoding") == "gzip, deflate, br"
+
+
+def test_the_limit_is_the_option_s_when_given(pytester: pytest.Pytester) -> None:
+    """--staging-max-body=1 (MiB): a 2 MiB gzip body is over it."""
+    pytester.makepyfile(test_limits=BOMB_TEST)
+    with serve_faults(Script(bomb_bytes=2 * 1024 * 1024)) as server:
+        result = pytester.runpytest_subprocess(
+            *INNER_RUN_OPTIONS,
+            f"--staging-url={server.url}",
+            "--staging-max-body=1",
+            "-k",
+            "test_bomb",
+            timeout=CHILD_TIMEOUT_S,
+        )
+    result.stdout.fnmatch_lines(
+        ["GET /bomb: the body is over 1 MiB decompressed (--staging-max-body): *"]
+    )
+    assert result.ret == 1

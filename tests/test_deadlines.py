@@ -105,3 +105,22 @@ def test_the_session_client_reads_through_the_deadline_backend() -> None:
     with build_client(settings, target, RequestLog()) as client:
         pool = client._transport._inner._inner._pool  # type: ignore[attr-defined]
         assert isinstance(pool._network_backend, _DeadlineBackend)
+
+
+def test_the_deadline_is_the_option_s_when_given(pytester: pytest.Pytester) -> None:
+    """--staging-request-deadline shorter than the default (3 x the 5 s timeout) cuts first."""
+    pytester.makepyfile(SLOW_HEADERS)
+    with serve_faults(Script(drip_bytes=1000, drip_interval_s=0.2)) as server:
+        result = pytester.runpytest_subprocess(
+            *INNER_RUN_OPTIONS,
+            f"--staging-url={server.url}",
+            "--staging-timeout=5",
+            "--staging-request-deadline=1",
+            "-k",
+            "test_headers",
+            timeout=CHILD_TIMEOUT_S,
+        )
+    result.stdout.fnmatch_lines(
+        ["GET /drip-headers: no complete answer within 1 s (--staging-request-deadline)"]
+    )
+    assert result.ret == 1
