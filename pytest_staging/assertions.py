@@ -12,14 +12,19 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
+from functools import cache
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+from urllib.request import url2pathname
 
-from pytest_staging import json_pointer, schemas
+from pytest_staging import files, json_pointer, schemas
 from pytest_staging.redaction import response_excerpt, shown
 
 if TYPE_CHECKING:
     import httpx
     from jsonschema.protocols import Validator
+    from referencing import Registry, Resource
 
 HEALTHY = "healthy"
 _CACHE_LIMIT = 256
@@ -44,11 +49,36 @@ def _validator(schema: Mapping[str, Any]) -> Validator:
 
     cls = validator_for(schema)
     cls.check_schema(dict(schema))
-    validator: Validator = cls(schema, format_checker=cls.FORMAT_CHECKER)
+    validator: Validator = cls(schema, format_checker=cls.FORMAT_CHECKER, registry=local_registry())
     if len(_validators) >= _CACHE_LIMIT:  # schemas built per call must not grow it forever
         _validators.clear()
     _validators[id(schema)] = (schema, validator)
     return validator
+
+
+@cache
+def local_registry() -> Registry[Any]:
+    """Where a `$ref` to another document is looked up: local files only, read bounded.
+
+    jsonschema's default would fetch any URL with no timeout and open any path, so one
+    `$ref` could hang the run or wait on a FIFO; the manifest checks at start that every
+    `$ref` of its schema files resolves here, so a test never meets one that does not.
+    """
+    from referencing import Registry
+
+    return Registry(retrieve=_local_document)  # type: ignore[call-arg]  # attrs field
+
+
+def _local_document(uri: str) -> Resource[Any]:
+    from referencing import Resource
+    from referencing.exceptions import NoSuchResource
+    from referencing.jsonschema import DRAFT202012
+
+    parts = urlsplit(uri)
+    if parts.scheme != "file" or parts.netloc not in {"", "localhost"}:
+        raise NoSuchResource(ref=uri)  # type: ignore[call-arg]  # attrs field
+    data = files.read_bytes(Path(url2pathname(parts.path)), files.MAX_SCHEMA_BYTES)
+    return Resource.from_contents(json.loads(data), default_specification=DRAFT202012)
 
 
 def _check_schema(
@@ -71,6 +101,10 @@ def json_body(response: httpx.Response) -> Any:
     except (json.JSONDecodeError, UnicodeDecodeError):
         content_type = response.headers.get("content-type", "no content-type")
         raise _fail(response, f"expected a JSON body, got {content_type}") from None
+    except RecursionError:
+        raise _fail(response, "the JSON body is nested too deeply to read") from None
+    except ValueError as exc:  # a number past Python's digit limit, say
+        raise _fail(response, f"the JSON body cannot be read: {exc}") from None
 
 
 def assert_status(response: httpx.Response, expected: int | Iterable[int]) -> None:

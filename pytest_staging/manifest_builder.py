@@ -7,10 +7,13 @@ only knows which default each key has and where a named schema file is found.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urldefrag, urljoin, urlsplit
 
 from pytest_staging import files
+from pytest_staging.assertions import local_registry
 from pytest_staging.load_plan import LoadPlan, LoadTask, LoadThresholds, seconds
 from pytest_staging.manifest import (
     NOT_FOUND_PATH,
@@ -34,7 +37,6 @@ from pytest_staging.manifest import (
 from pytest_staging.manifest_errors import key_path
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
     from pathlib import Path
 
 
@@ -74,6 +76,36 @@ _SOAK_KEYS = (
 
 _SECURITY_VALUES = ("http_port", "tls_min_days", "https", "hsts_min_age", "hsts_include_subdomains")
 """`[security]` keys taken as written."""
+
+
+def _refs(document: Any) -> list[str]:
+    """Every `$ref` string in a JSON document, walked without recursion (it may be deep)."""
+    found, stack = [], [document]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, Mapping):
+            if isinstance(value.get("$ref"), str):
+                found.append(value["$ref"])
+            stack.extend(value.values())
+        elif isinstance(value, list):
+            stack.extend(value)
+    return found
+
+
+def _reason(error: BaseException) -> str:
+    """Why a referenced file could not be used, in the words of the manifest's other errors:
+    the first cause that is not `referencing`'s own wrapper."""
+    from referencing.exceptions import PointerToNowhere
+
+    if isinstance(error, PointerToNowhere):
+        return f"the file has nothing at {error.ref}"
+    while error.__cause__ is not None and type(error).__module__.startswith("referencing"):
+        error = error.__cause__
+    if isinstance(error, OSError):
+        return f"cannot read it: {error.strerror or error}"
+    if isinstance(error, files.FileRefused):
+        return f"cannot read it: {error}"
+    return f"{type(error).__name__}: {error}"
 
 
 def _given(table: Mapping[str, Any], *keys: str) -> dict[str, Any]:
@@ -254,8 +286,44 @@ class _Builder:
             where = key_path(exc.absolute_path)
             problem = f"{file} is not a valid JSON Schema at {where}: {exc.message}"
             raise self._error(key, problem) from None
+        if "$id" not in schema and "id" not in schema:  # relative `$ref`s start from the file
+            schema = {"$id": file.as_uri(), **schema}
+        self._check_refs(schema, file, key)
         self._schemas[file] = schema
         return schema
+
+    def _check_refs(self, schema: Mapping[str, Any], file: Path, key: str) -> None:
+        """Every `$ref` resolves now, within the file or to a local file, so no test waits on
+        the network or meets a reference that does not resolve (`local_registry`)."""
+        import referencing
+        from referencing.exceptions import Unresolvable
+        from referencing.jsonschema import DRAFT202012
+
+        base = str(schema.get("$id") or schema.get("id") or file.as_uri())
+        pending, seen = [(base, schema)], set()
+        while pending:
+            uri, document = pending.pop()
+            if uri in seen:
+                continue
+            seen.add(uri)
+            root = referencing.Resource.from_contents(document, default_specification=DRAFT202012)
+            resolver = local_registry().with_resource(uri, root).resolver(base_uri=uri)
+            for ref in _refs(document):
+                target = urldefrag(urljoin(uri, ref)).url
+                if urlsplit(target).scheme != "file":
+                    raise self._error(
+                        key,
+                        f"{file}: $ref {ref!r} points to {target}: schemas are never fetched "
+                        "from the network; save that schema beside this file and refer to it "
+                        "by its file name",
+                    )
+                try:
+                    resolver.lookup(ref)
+                    whole = resolver.lookup(target).contents
+                except Unresolvable as exc:
+                    problem = f"{file}: $ref {ref!r} does not resolve: {_reason(exc)}"
+                    raise self._error(key, problem) from None
+                pending.append((target, whole))
 
     def _error(self, key: str, problem: str) -> ManifestError:
         return ManifestError(self._path, [f"{key}: {problem}"])
