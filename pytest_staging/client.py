@@ -48,6 +48,7 @@ from pytest_staging.recording import RequestLog, RequestRecord
 from pytest_staging.redaction import printable, shown
 from pytest_staging.retrying import _NO_RESPONSE, RetryPolicy, RetryTransport
 from pytest_staging.sinks import wire_event_hooks
+from pytest_staging.target import address
 from pytest_staging.tls import cause_of
 
 if TYPE_CHECKING:
@@ -419,8 +420,7 @@ _CAUSES: tuple[tuple[type[httpx.RequestError], str], ...] = (
 
 def _cause(exc: httpx.RequestError, request: httpx.Request) -> str:
     url = request.url
-    host = f"[{url.host}]" if ":" in url.host else url.host
-    where = f"{host}:{origin(url)[2]}"
+    where = address(url.host, origin(url)[2])
     detail = str(exc)[:_DETAIL_CHARS] or type(exc).__name__
     if isinstance(exc, httpx.TransportError) and (waited := _timeout(exc, request)):
         return waited

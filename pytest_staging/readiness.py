@@ -28,6 +28,7 @@ from tenacity import RetryCallState, Retrying, retry_if_result, wait_exponential
 
 from pytest_staging import json_pointer, timing
 from pytest_staging.redaction import excerpt
+from pytest_staging.target import address
 
 if TYPE_CHECKING:
     import httpx
@@ -258,4 +259,4 @@ def _peer_address(response: httpx.Response) -> str | None:
         host, port = stream.get_extra_info("server_addr")[:2]
     except (OSError, TypeError, AttributeError):
         return None
-    return f"{host}:{port}"
+    return address(host, port)

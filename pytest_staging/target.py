@@ -28,11 +28,7 @@ class StagingTarget:
         parts = urlsplit(url)
         if parts.username is None and parts.password is None:
             return cls(url=url, environment=environment)
-        netloc = parts.hostname or ""
-        if ":" in netloc:
-            netloc = f"[{netloc}]"
-        if parts.port is not None:
-            netloc = f"{netloc}:{parts.port}"
+        netloc = address(parts.hostname or "", parts.port)
         return cls(
             url=urlunsplit(parts._replace(netloc=netloc)),
             environment=environment,
@@ -46,3 +42,10 @@ class StagingTarget:
         if self.username is None or self.password is None:
             return []
         return [self.password, Secret(f"{self.username}:{self.password.reveal()}")]
+
+
+def address(host: str, port: int | None = None) -> str:
+    """`host:port` as a URL writes it: an IPv6 host in brackets (`[::1]:8001`), so the port
+    never reads as part of the address."""
+    shown = f"[{host}]" if ":" in host else host
+    return shown if port is None else f"{shown}:{port}"

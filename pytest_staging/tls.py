@@ -9,6 +9,8 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, TypeVar
 from urllib.parse import urlsplit
 
+from pytest_staging.target import address
+
 if TYPE_CHECKING:
     from pytest_staging.settings import StagingSettings
 
@@ -58,7 +60,7 @@ def certificate_expiry(url: str, context: ssl.SSLContext, timeout: float) -> dat
     ):
         certificate = tls.getpeercert()
     if not certificate or "notAfter" not in certificate:
-        raise ssl.SSLError(f"{host}:{port} presented no certificate")
+        raise ssl.SSLError(f"{address(host, port)} presented no certificate")
     seconds = ssl.cert_time_to_seconds(str(certificate["notAfter"]))
     return datetime.fromtimestamp(seconds, UTC)
 

@@ -421,6 +421,38 @@ def test_http_probe_of_a_healthy_demo(demo_url: str, probe_for: MakeProbe) -> No
     assert probe(2.0).number == 2
 
 
+class _HealthyHandler(BaseHTTPRequestHandler):
+    def do_GET(self) -> None:
+        body = b'{"status": "healthy", "version": "1.0.0"}'
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        """Keep the test output clean."""
+
+
+class _IPv6Server(ThreadingHTTPServer):
+    address_family = socket.AF_INET6
+    daemon_threads = False
+
+
+def test_http_probe_shows_an_ipv6_address_in_brackets(probe_for: MakeProbe) -> None:
+    """`[::1]:PORT`, not `::1:PORT`, where the port would read as part of the address."""
+    server = _IPv6Server(("::1", 0), _HealthyHandler)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
+    thread.start()
+    try:
+        port = server.server_address[1]
+        attempt = probe_for(f"http://[::1]:{port}")(2.0)
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+    assert (attempt.status, attempt.address) == (200, f"[::1]:{port}")
+
+
 def test_http_probe_of_a_degraded_demo(
     demo_servers: Callable[..., str], probe_for: MakeProbe
 ) -> None:
