@@ -123,7 +123,8 @@ def _error_rate(finished: Sequence[RunFacts], limits: Soak, found: _Findings) ->
     if rate > limits.error_rate:
         found.reasons.append(
             f"error rate: {errors} of {requests} requests failed across {len(finished)} runs "
-            f"({rate:.2f}%), limit {limits.error_rate:g}%"
+            f"({percent(rate, limits.error_rate, fails_above=True)}), "
+            f"limit {percent(limits.error_rate)}"
         )
     return requests, errors
 
