@@ -379,23 +379,25 @@ def _sensitive(manifest: Manifest, chosen: Environment | None, url: str | None) 
     (`--staging-url https://api.example.com` does not make production safe)."""
     if chosen is not None and chosen.sensitive:
         return chosen.name
-    target = _comparable(url)
     for environment in manifest.environments.values():
-        if environment.sensitive and _comparable(environment.url) == target:
+        if environment.sensitive and url is not None and in_environment(url, environment.url):
             return environment.name
     return None
 
 
-def _comparable(url: str | None) -> str:
-    if url is None:
-        return ""
-    parts = urlsplit(url.strip())
-    host = (parts.hostname or "").lower()
+def in_environment(url: str, environment_url: str) -> bool:
+    """Whether `url` lies in the environment at `environment_url`: the same host whatever the
+    scheme (`http://` and `https://` of one host are one environment, so a plain-HTTP URL
+    does not make production safe), the same port where both URLs name one, and a path at
+    or under the environment's. A URL that does not parse is compared as text."""
+    here, there = urlsplit(url.strip()), urlsplit(environment_url.strip())
     try:
-        port = parts.port or {"http": 80, "https": 443}.get(parts.scheme.lower())
-    except ValueError:  # not a port number: compare the text as it is
-        return url.strip()
-    return f"{parts.scheme.lower()}://{host}:{port}{parts.path.rstrip('/')}"
+        ports = (here.port, there.port)
+    except ValueError:
+        return url.strip().rstrip("/") == environment_url.strip().rstrip("/")
+    same_port = None in ports or ports[0] == ports[1]
+    under = (here.path.rstrip("/") + "/").startswith(there.path.rstrip("/") + "/")
+    return bool(here.hostname) and here.hostname == there.hostname and same_port and under
 
 
 def _gates(gates: Found, categories: tuple[str, ...]) -> dict[str, float]:

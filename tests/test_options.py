@@ -501,3 +501,61 @@ def test_an_unwritable_report_path_exits_4(pytester: pytest.Pytester) -> None:
             "ERROR: --staging-report: 'blocker.txt/gate.json' cannot be written: *blocker.txt is not writable"
         ]
     )
+
+
+DESTRUCTIVE_TESTS = (
+    "import pytest\n\n"
+    "@pytest.mark.smoke\ndef test_ok():\n    pass\n\n"
+    "@pytest.mark.destructive\n@pytest.mark.smoke\ndef test_deletes():\n    pass\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("manifest_url", "given_url"),
+    [
+        ("https://{host}:{port}", "http://{host}:{port}"),
+        ("https://{host}", "http://{host}:{port}"),
+        ("http://{host}:{port}", "http://{host}:{port}/v1"),
+    ],
+    ids=["https-vs-http", "no-port-in-manifest", "path-under-it"],
+)
+def test_another_scheme_port_or_path_of_a_sensitive_host_is_still_sensitive(
+    pytester: pytest.Pytester, demo_url: str, manifest_url: str, given_url: str
+) -> None:
+    """`http://` of production's `https://` host is production: no wrong GO with destructive
+    tests run there because the scheme, an omitted port or a deeper path differed."""
+    host, _, port = demo_url.removeprefix("http://").rpartition(":")
+    production = manifest_url.format(host=host, port=port)
+    pytester.makefile(
+        ".toml", staging=f'[environments.production]\nurl = "{production}"\nsensitive = true\n'
+    )
+    pytester.makepyfile(DESTRUCTIVE_TESTS)
+    result = pytester.runpytest(
+        *INNER_RUN_OPTIONS,
+        f"--staging-url={given_url.format(host=host, port=port)}",
+        "--staging-allow-destructive",
+        "-rs",
+    )
+    assert result.ret == 0
+    result.assert_outcomes(passed=1, skipped=1)
+    result.stdout.fnmatch_lines(
+        ["SKIPPED * withheld: the target is environment 'production', marked sensitive in *"]
+    )
+
+
+def test_another_port_of_a_sensitive_host_is_another_environment(
+    pytester: pytest.Pytester, demo_url: str
+) -> None:
+    host, _, port = demo_url.removeprefix("http://").rpartition(":")
+    other_port = 1 if port != "1" else 2
+    pytester.makefile(
+        ".toml",
+        staging=f'[environments.production]\nurl = "https://{host}:{other_port}"\n'
+        "sensitive = true\n",
+    )
+    pytester.makepyfile(DESTRUCTIVE_TESTS)
+    result = pytester.runpytest(
+        *INNER_RUN_OPTIONS, f"--staging-url={demo_url}", "--staging-allow-destructive"
+    )
+    assert result.ret == 0
+    result.assert_outcomes(passed=2)
