@@ -20,8 +20,11 @@ import pytest
 from inner_run import INNER_RUN_OPTIONS
 
 from pytest_staging.cli import main as cli
+from pytest_staging.demo.modes import DemoOptions
+from pytest_staging.demo.server import DemoServer, DemoStartError
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
     from pathlib import Path
 
 SMOKE_TEST = "import pytest\n\n@pytest.mark.smoke\ndef test_ok():\n    pass\n"
@@ -161,6 +164,27 @@ def test_a_bad_port_is_named(pytester: pytest.Pytester, port: str, message: str)
     result = gated(pytester, f"http://127.0.0.1:{port}")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines([f"ERROR: --staging-url: {message}"])
+
+
+@pytest.fixture(scope="module")
+def ipv6_demo() -> Iterator[str]:
+    server = DemoServer(DemoOptions(mode="healthy"), host="::1")
+    try:
+        url = server.start()
+    except DemoStartError as exc:
+        pytest.skip(f"no IPv6 loopback: {exc}")
+    yield url
+    server.stop()
+
+
+def test_an_ipv6_target_is_bracketed_in_the_audit(
+    pytester: pytest.Pytester, ipv6_demo: str, read_report: Read
+) -> None:
+    pytester.makepyfile(test_one=SMOKE_TEST)
+    result = gated(pytester, ipv6_demo)
+    assert result.ret == 0
+    port = ipv6_demo.rpartition(":")[2]
+    assert read_report(pytester.path / "gate.json")["audit"]["resolved_address"] == f"[::1]:{port}"
 
 
 def test_a_report_name_too_long_is_one_line_and_the_summary_is_still_written(
