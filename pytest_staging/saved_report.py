@@ -34,6 +34,8 @@ def read(path: str | Path) -> dict[str, Any]:
     shown = str(path)
     try:
         data = files.read_bytes(Path(path).expanduser(), files.MAX_REPORT_BYTES)
+    except RuntimeError:  # ~user that does not exist
+        raise ReportFileError(f"{shown!r} cannot be read: cannot expand '~' in this path") from None
     except files.FileRefused as exc:
         raise ReportFileError(f"{shown!r} cannot be read: {exc}") from None
     except OSError as exc:

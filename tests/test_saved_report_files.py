@@ -146,3 +146,12 @@ def test_a_consistent_report_is_still_read(go_report: dict[str, Any], tmp_path: 
     done = command("gate", str(saved))
     assert done.returncode == 0
     assert "STAGING GATE: GO" in done.stdout.splitlines()
+
+
+def test_a_home_folder_that_does_not_exist_is_one_line() -> None:
+    done = command("gate", "~no-such-user-here/gate.json")
+    assert (done.returncode, done.stderr) == (
+        1,
+        "pytest-staging gate: error: '~no-such-user-here/gate.json' cannot be read: "
+        "cannot expand '~' in this path\n",
+    )
