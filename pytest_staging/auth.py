@@ -102,7 +102,20 @@ def authenticate(
             basic = dataclasses.replace(target, username=username, password=password)
             redactor.register(basic.secrets())  # the base64 user:password on the wire
             return settings, basic
-        token = token_from(login(anonymous, auth, username, password), auth)
+        token = token_from(_logged_in(anonymous, auth, username, password), auth)
     except (LookupError, LoginFailed) as exc:
         raise CannotAuthenticate(f"cannot authenticate with the manifest's [auth]: {exc}") from None
     return dataclasses.replace(settings, token=token), target
+
+
+def _logged_in(client: httpx.Client, auth: Auth, username: str, password: Secret) -> httpx.Response:
+    """`login`, its failure to get an answer said as the login's (it happens in a test's
+    setup, and would read like the test's own request)."""
+    import httpx
+
+    from pytest_staging.client import failure_line
+
+    try:
+        return login(client, auth, username, password)
+    except httpx.RequestError as exc:
+        raise LoginFailed(f"logging in ([auth] login_path): {failure_line(exc)}") from None

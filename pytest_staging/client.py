@@ -648,7 +648,7 @@ def proxy_for(url: str) -> str | None:
 
 
 def default_headers(settings: StagingSettings) -> dict[str, str]:
-    headers = {"User-Agent": USER_AGENT, "Accept-Encoding": accept_encoding()}
+    headers = {"User-Agent": USER_AGENT}
     if settings.token is not None:
         headers["Authorization"] = f"Bearer {settings.token.reveal()}"
     headers.update((name, value.reveal()) for name, value in settings.headers)
@@ -686,7 +686,7 @@ def build_client(
         auth = httpx.BasicAuth(target.username, target.password.reveal())
     return httpx.Client(
         base_url=target.url,
-        headers=default_headers(settings),
+        headers={"Accept-Encoding": accept_encoding(), **default_headers(settings)},
         auth=auth,
         timeout=settings.timeout,
         transport=transport,

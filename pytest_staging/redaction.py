@@ -132,13 +132,21 @@ def encoded_forms(value: str) -> set[str]:
     """`value` and the forms programs commonly turn it into, each masked like the value.
 
     A target that echoes a secret back usually encodes it: as a JSON string (PHP's `\\/`,
-    Go's `\\u003c`, `\\uXXXX` for non-ASCII), URL-encoded, base64 (HTTP Basic sends
+    Go's `\\u003c`, `\\uXXXX` for non-ASCII), as HTML or XML text (`&amp;`, `&#39;`),
+    URL-encoded, base64 (HTTP Basic sends
     `user:password` so, registered as the pair). pytest shows strings as their `repr`
     (assertion introspection, `-l`), also of a JSON body. Only the whole encoded value is
     known: base64 of a longer text holding the value is not."""
     json_forms = _json_forms(value)
     reprs = {form for text in (value, *json_forms) for form in _repr_forms(text)}
-    return {value, *json_forms, *reprs, *_percent_forms(value), *_base64_forms(value)}
+    return {
+        value,
+        *json_forms,
+        *reprs,
+        *_html_forms(value),
+        *_percent_forms(value),
+        *_base64_forms(value),
+    }
 
 
 _JSON_ESCAPED_BY = ("", "<>&", "<>&'+`\"")
@@ -162,6 +170,28 @@ def _json_forms(value: str) -> set[str]:
             )
             for form in (text, text.replace("/", "\\/")):
                 forms |= {form, _UNICODE_ESCAPE.sub(lambda m: f"\\u{m.group(1).upper()}", form)}
+    return forms
+
+
+_HTML_QUOTES: tuple[dict[str, str], ...] = (
+    {'"': "&quot;", "'": "&#x27;"},  # Python's html.escape
+    {'"': "&#34;", "'": "&#39;"},  # MarkupSafe (Jinja2), Go's html/template
+    {'"': "&quot;", "'": "&apos;"},  # XML
+    {},  # html.escape(quote=False), XML text
+)
+
+
+def _html_forms(value: str) -> set[str]:
+    """`value` as HTML or XML text: `&<>` as entities, the quotes in each usual style."""
+    if not any(char in value for char in "&<>\"'"):
+        return set()
+    text = value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    forms = set()
+    for quotes in _HTML_QUOTES:
+        form = text
+        for char, entity in quotes.items():
+            form = form.replace(char, entity)
+        forms.add(form)
     return forms
 
 
@@ -246,9 +276,12 @@ redactor = Redactor()
 """The process-wide redactor the plugin fills from the resolved settings."""
 
 
-_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+_UNPRINTABLE = re.compile(
+    "[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff]"
+)
 """C0 and C1 controls (ESC, CR, LF, tab...), DEL, the Unicode line and paragraph separators,
-and the bidi embeddings, overrides and isolates."""
+the bidi marks (ALM, LRM, RLM), embeddings, overrides and isolates, and the byte-order mark
+(a zero-width no-break space)."""
 _SHORT_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
 

@@ -5,8 +5,9 @@ is stopped by the context manager that started it: the stop event first (it cuts
 answer short), then shutdown, join and `server_close` (which joins the request threads). No
 process is ever killed.
 
-Paths, all answered on GET with `Connection: close` (a new connection per request, so a server
-that stopped listening is seen at once as "connection refused"):
+Paths, all answered on GET (and POST the same way) with `Connection: close` (a new
+connection per request, so a server that stopped listening is seen at once as "connection
+refused"):
 
 - `/health`: 200 `{"status": "healthy", "version": "1.0.0"}`, what the plugin's default
   `[health]` reads (status 200, `/status`, `/version`); scripted to answer 503 first, to drip
@@ -50,11 +51,13 @@ from __future__ import annotations
 import base64
 import binascii
 import functools
+import html
 import json
 import socket
 import struct
 import sys
 import threading
+import xml.sax.saxutils
 import zlib
 from collections import Counter
 from contextlib import contextmanager
@@ -102,6 +105,12 @@ ECHO_ENCODINGS: dict[str, Callable[[str], str]] = {
     "json-in-repr": lambda value: repr(json.dumps(value)),
     "repr": repr,
     "repr-double-quoted": lambda value: '"' + repr(value + '"')[1:-2].replace("\\'", "'") + '"',
+    "html": html.escape,
+    "html-unquoted": lambda value: html.escape(value, quote=False),
+    "html-markupsafe": lambda value: (
+        html.escape(value, quote=False).replace('"', "&#34;").replace("'", "&#39;")
+    ),
+    "xml": lambda value: xml.sax.saxutils.escape(value, {'"': "&quot;", "'": "&apos;"}),
     "percent": lambda value: quote(value, safe=""),
     "percent-path": quote,
     "percent-plus": quote_plus,
@@ -109,7 +118,8 @@ ECHO_ENCODINGS: dict[str, Callable[[str], str]] = {
     "base64url": lambda value: base64.urlsafe_b64encode(value.encode()).decode().rstrip("="),
 }
 """How targets and Python hand a value back: JSON (PHP escapes `/`, Go `<>&`), `repr` in
-both quote styles (also of a JSON string: pytest's view of a JSON body), URL-encoded, base64."""
+both quote styles (also of a JSON string: pytest's view of a JSON body), HTML and XML text,
+URL-encoded, base64."""
 
 
 @dataclass(frozen=True)
@@ -245,6 +255,8 @@ class _FaultHandler(BaseHTTPRequestHandler):
             self._json(HTTPStatus.NOT_FOUND, {"detail": "not found"})
         else:
             route(on_path)
+
+    do_POST = do_GET  # a login sent where a fault waits gets the same fault
 
     def _health(self, on_path: int) -> None:
         script = self.server.script

@@ -811,3 +811,42 @@ def test_a_category_the_destructive_guard_emptied(
         assert (row["status"], row["ok"]) == ("not run", None)
         shown = "95%" if threshold == "default" else "-"
         result.stdout.fnmatch_lines([f"{category} * 0 * 0 * 0 * 2 * - * {shown} * not run"])
+
+
+def test_a_login_that_gets_no_answer_says_it_was_the_login(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, gate_run: GateRun
+) -> None:
+    """The login runs in the test's setup: its failure must not read like the test's own
+    `GET /health`."""
+    monkeypatch.setenv("APP_USER", "someone")
+    monkeypatch.setenv("APP_PASSWORD", "not-shown-anywhere")
+    pytester.makefile(
+        ".toml",
+        staging="""
+        [auth]
+        kind = "bearer-login"
+        login_path = "/reset"
+        username_env = "APP_USER"
+        password_env = "APP_PASSWORD"
+        """,
+    )
+    pytester.makepyfile(
+        """
+        import pytest
+
+        @pytest.mark.smoke
+        def test_health(staging_auth_client):
+            staging_auth_client.get("/health")
+        """
+    )
+    with serve_faults() as server:
+        result, report = gate_run(server.url)
+        (login,) = [seen for seen in server.requests if seen.path == "/reset"]
+    line = (
+        "cannot authenticate with the manifest's [auth]: logging in ([auth] login_path): "
+        f"POST /reset: connection reset by 127.0.0.1:{server.port}: did the service crash or "
+        "restart? check its logs"
+    )
+    assert login.method == "POST"
+    result.stdout.fnmatch_lines([line])
+    assert [test["outcome"] for test in report["tests"]] == ["error"]

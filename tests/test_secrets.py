@@ -31,7 +31,7 @@ from pytest_staging.demo.modes import (
 )
 from pytest_staging.load_runner import mask_secrets_in
 from pytest_staging.manifest import Auth, Manifest
-from pytest_staging.redaction import MASK, Redactor, Secret, redactor
+from pytest_staging.redaction import MASK, Redactor, Secret, printable, redactor
 from pytest_staging.settings import StagingSettings
 from pytest_staging.sinks import (
     RedactingFilter,
@@ -749,3 +749,25 @@ def test_a_cookie_reissued_on_every_answer_adds_a_bounded_number_of_secrets() ->
 
     assert len(found) == WIRE_COOKIE_VALUES_PER_NAME
     assert other == ["abcdefgh12345678"]
+
+
+# --- text from the target ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("char", "escape"),
+    [
+        ("\u061c", "\\u061c"),  # ARABIC LETTER MARK
+        ("\u200e", "\\u200e"),  # LEFT-TO-RIGHT MARK
+        ("\u200f", "\\u200f"),  # RIGHT-TO-LEFT MARK
+        ("\u2028", "\\u2028"),  # LINE SEPARATOR
+        ("\u2029", "\\u2029"),  # PARAGRAPH SEPARATOR
+        ("\u202e", "\\u202e"),  # RIGHT-TO-LEFT OVERRIDE
+        ("\ufeff", "\\ufeff"),  # BYTE ORDER MARK
+        ("\x9b", "\\x9b"),  # the one-byte CSI
+    ],
+)
+def test_bidi_marks_separators_and_the_byte_order_mark_are_shown_escaped(
+    char: str, escape: str
+) -> None:
+    assert printable(f"GO{char}NO-GO") == f"GO{escape}NO-GO"
