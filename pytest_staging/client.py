@@ -105,11 +105,26 @@ def failure_line(exc: BaseException) -> str | None:
     Text the target sent (a broken status line) is masked and `printable`."""
     if not isinstance(exc, httpx.RequestError):
         return None
-    try:
-        request = exc.request
-    except RuntimeError:  # raised without its request (never by httpx's client)
+    request = _request_of(exc)
+    if request is None:
         return shown(f"{type(exc).__name__}: {exc}")
     return shown(f"{_request_name(request)}: {_cause(exc, request)}")
+
+
+def failure_cause(exc: BaseException) -> str | None:
+    """`failure_line` without the request, for a caller that names it (the readiness wait):
+    `connection refused by 127.0.0.1:8001: is the service running, ...`."""
+    if not isinstance(exc, httpx.RequestError):
+        return None
+    request = _request_of(exc)
+    return shown(str(exc) if request is None else _cause(exc, request))
+
+
+def _request_of(exc: httpx.RequestError) -> httpx.Request | None:
+    try:
+        return exc.request
+    except RuntimeError:  # raised without its request (never by httpx's client)
+        return None
 
 
 # --- the whole exchange's deadline ---------------------------------------------------------

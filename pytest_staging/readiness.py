@@ -237,8 +237,14 @@ def certificate_problem(exc: BaseException) -> str | None:
 
 
 def _error_text(exc: Exception) -> str:
-    detail = str(exc) or "no detail"
-    return f"{type(exc).__name__}: {excerpt(detail, 200)}"
+    """The error's class and, for a request that got no usable answer, the same cause and
+    advice a test's failure gives (`client.failure_cause`)."""
+    from pytest_staging.client import failure_cause
+
+    cause = failure_cause(exc)
+    if cause is None:
+        cause = excerpt(str(exc) or "no detail", 200)
+    return f"{type(exc).__name__}: {cause}"
 
 
 def _version(body: str, pointer: str | None) -> str | None:

@@ -65,7 +65,7 @@ def test_a_health_endpoint_that_drips_its_headers_cannot_stretch_the_wait(
     (reason,) = report["reasons"]
     assert re.fullmatch(
         r"target not ready after \d\.\d s \(2 attempt\(s\)\): GET /health got no answer "
-        r"\(ReadTimeout: GET /health: no complete answer within 0\.\d+ s \(the attempt's time: "
+        r"\(ReadTimeout: no complete answer within 0\.\d+ s \(the attempt's time: "
         r"--staging-timeout, within --staging-wait\)\)",
         reason,
     ), reason

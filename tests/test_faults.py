@@ -53,8 +53,8 @@ from pytest_staging.assertions import assert_status
 def test_health(staging_client):
     assert_status(staging_client.get("/health"), 200)
 """
-CONNECTION_REFUSED = "ConnectError: [Errno 111] Connection refused"
-REFUSED = re.escape(CONNECTION_REFUSED)
+REFUSED_ADVICE = "is the service running, is --staging-url right?"
+REFUSED = rf"ConnectError: connection refused by 127\.0\.0\.1:\d+: {re.escape(REFUSED_ADVICE)}"
 INTERRUPTED = "the run was interrupted before it finished"
 AROUND_1S = r"(?:0\.9|1\.\d)"  # a 1 s wait ends once less than 75 ms are left
 
@@ -175,11 +175,14 @@ def test_a_target_that_comes_up_during_the_wait_is_go(
 ) -> None:
     """The server starts listening only once the run has shown a refused first attempt."""
     pytester.makepyfile(HEALTH_TESTS)
-    first_attempt = f"staging readiness: attempt 1 at 0.0s of 10s: GET /health got no answer ({CONNECTION_REFUSED})"
     with (
         serve_faults(listening=False) as server,
         child_pytest(pytester, server.url, "--staging-wait=10") as child,
     ):
+        first_attempt = (
+            "staging readiness: attempt 1 at 0.0s of 10s: GET /health got no answer "
+            f"(ConnectError: connection refused by 127.0.0.1:{server.port}: {REFUSED_ADVICE})"
+        )
         assert child.stdout is not None
         shown = []
         for line in child.stdout:
@@ -359,7 +362,7 @@ def test_a_dripping_health_endpoint_cannot_stretch_the_wait(
     (reason,) = report["reasons"]
     assert re.fullmatch(
         rf"target not ready after {AROUND_1S} s \(1 attempt\(s\)\): GET /health got no answer "
-        r"\(ReadTimeout: GET /health: no complete answer within 1 s \(the attempt's time: "
+        r"\(ReadTimeout: no complete answer within 1 s \(the attempt's time: "
         r"--staging-timeout, within --staging-wait\)\)",
         reason,
     ), reason
@@ -850,3 +853,35 @@ def test_a_login_that_gets_no_answer_says_it_was_the_login(
     assert login.method == "POST"
     result.stdout.fnmatch_lines([line])
     assert [test["outcome"] for test in report["tests"]] == ["error"]
+
+
+@pytest.mark.parametrize(
+    ("scheme", "health", "cause"),
+    [
+        (
+            "http",
+            "/garbage",
+            r"RemoteProtocolError: 127\.0\.0\.1:\d+ answered with something that is not HTTP "
+            r"\(.+\): is it an HTTP server, is the URL's scheme right\?",
+        ),
+        (
+            "https",
+            "/health",
+            r"ConnectError: the TLS handshake with 127\.0\.0\.1:\d+ failed \(.+\): does it speak "
+            r"HTTPS on that port, is the URL's scheme right\?",
+        ),
+    ],
+)
+def test_a_health_answer_that_is_not_http_says_what_to_check(
+    pytester: pytest.Pytester, gate_run: GateRun, scheme: str, health: str, cause: str
+) -> None:
+    """The readiness wait gives the same cause and advice a test's failure would."""
+    pytester.makefile(".toml", staging=f'[health]\npath = "{health}"\n')
+    pytester.makepyfile(HEALTH_TESTS)
+    with serve_faults() as server:
+        result, report = gate_run(server.url.replace("http", scheme, 1))
+    (reason,) = report["reasons"]
+    assert re.fullmatch(
+        rf"target not ready \(1 attempt\(s\)\): GET {health} got no answer \({cause}\)", reason
+    ), reason
+    assert_verdict(result, report, 69, [reason])

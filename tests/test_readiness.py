@@ -469,9 +469,10 @@ def test_http_probe_of_a_closed_port(closed_url: str, probe_for: MakeProbe) -> N
         None,
         "",
     )
-    assert attempt.error is not None
-    assert attempt.error.startswith("ConnectError: ")
-    assert "refused" in attempt.error
+    assert attempt.error == (
+        f"ConnectError: connection refused by {closed_url.removeprefix('http://')}: "
+        "is the service running, is --staging-url right?"
+    )
 
 
 def test_http_probe_gives_up_at_its_timeout(slow_url: str, probe_for: MakeProbe) -> None:
@@ -481,7 +482,7 @@ def test_http_probe_gives_up_at_its_timeout(slow_url: str, probe_for: MakeProbe)
     assert time.perf_counter() - started < 1.5
     assert attempt.status is None
     assert attempt.error is not None
-    assert attempt.error.startswith("ReadTimeout: GET /health: no complete answer within 0.3 s")
+    assert attempt.error.startswith("ReadTimeout: no complete answer within 0.3 s")
 
 
 def test_http_probe_of_a_dripping_body_ends_near_its_timeout(
@@ -494,7 +495,7 @@ def test_http_probe_of_a_dripping_body_ends_near_its_timeout(
     assert time.perf_counter() - started < 1.5
     assert attempt.status is None
     assert attempt.error == (
-        "ReadTimeout: GET /health: no complete answer within 0.5 s (the attempt's time: "
+        "ReadTimeout: no complete answer within 0.5 s (the attempt's time: "
         "--staging-timeout, within --staging-wait)"
     )
 
