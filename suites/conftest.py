@@ -14,9 +14,6 @@ from pytest_staging.manifest import Manifest
 from pytest_staging.settings import StagingSettings
 from pytest_staging.suite_cases import parametrize
 
-HTTPS_SKIPPED = 'the target is plain HTTP and [security] https = "optional": HTTPS checks skipped'
-"""The one reason of every skipped HTTPS check, so the gate can list them under it."""
-
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "runs_last: run after the other bundled checks.")
@@ -62,7 +59,8 @@ def require_https(
         return lambda: None
     security = staging_manifest.security
     if not security.requires_https(staging_settings.sensitive):
-        return lambda: pytest.skip(HTTPS_SKIPPED)
+        reason = https_skipped(security.https, staging_settings.environment)
+        return lambda: pytest.skip(reason)
     if security.https is None:
         why = (
             '[security] https is "required" by default on the sensitive environment '
@@ -75,3 +73,16 @@ def require_https(
         'or set [security] https = "optional"'
     )
     return lambda: pytest.fail(problem, pytrace=False)
+
+
+def https_skipped(https: str | None, environment: str) -> str:
+    """The one reason of every skipped HTTPS check (the gate lists them under it, cut at 200
+    characters): what made HTTPS optional, the manifest's word or the default for an environment
+    not marked sensitive, and the key that would require it."""
+    if https is not None:
+        return f'the target is plain HTTP and [security] https = "{https}": HTTPS checks skipped'
+    return (
+        "the target is plain HTTP, [security] https is not set, and environment "
+        f"{environment!r} is not marked sensitive: HTTPS checks skipped (to require HTTPS, "
+        'set [security] https = "required")'
+    )

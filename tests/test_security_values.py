@@ -25,15 +25,23 @@ TRANSPORT = SECURITY / "test_transport.py"
 Report = dict[str, Any]
 
 YEAR = "max-age=31536000; includeSubDomains"
+LISTED = 'frame_ancestors = ["https://admin.example.com"]\n'
+"""The manifest line that lets SOUND's framing origin in."""
 SOUND = {  # every header right: a page overrides one of them to break only that check
     "Strict-Transport-Security": YEAR,
     "X-Content-Type-Options": "nosniff",
     "Content-Security-Policy": "default-src 'self'; frame-ancestors 'self' https://admin.example.com",
 }
-HTTPS_SKIPPED = (
+HTTPS_OPTIONAL = (
     'the target is plain HTTP and [[]security[]] https = "optional": HTTPS checks skipped'
 )
-"""The skip reason as an fnmatch pattern."""
+HTTPS_NOT_SENSITIVE = (
+    "the target is plain HTTP, [[]security[]] https is not set, and environment 'staging' is "
+    "not marked sensitive: HTTPS checks skipped (to require HTTPS, set [[]security[]] https = "
+    '"required")'
+)
+"""The skip reasons as fnmatch patterns: what made HTTPS optional, the manifest or the
+default."""
 
 
 def page(**headers: str) -> Page:
@@ -126,7 +134,7 @@ BAD_PAGES = {  # path: (the failing check, its message after "GET path: ")
     "/hsts-malformed": (
         {"Strict_Transport_Security": "max-age=forever; includeSubDomains"},
         "strict_transport_security_is_set",
-        'Strict-Transport-Security is "max-age=forever; includeSubDomains", which is malformed (max-age is not a number of seconds); expected*',
+        'Strict-Transport-Security is "max-age=forever; includeSubDomains", which is malformed (max-age is not a number of seconds (ASCII digits)), so browsers ignore it; expected*',
     ),
     "/hsts-twice": (
         {"Strict_Transport_Security": "max-age=31536000; max-age=63072000"},
@@ -316,8 +324,8 @@ def test_a_plain_http_target_fails_the_https_checks_when_https_is_required(
 
 @pytest.mark.parametrize(
     ("extra", "options"),
-    [('https = "optional"\n', ("-n", "2")), ("", ())],
-    ids=["optional, under xdist", "by default"],
+    [('https = "optional"\n', ("-n", "2")), ("", ()), ("", ("-n", "2"))],
+    ids=["optional, under xdist", "by default", "by default, under xdist"],
 )
 def test_a_plain_http_target_skips_the_https_checks_with_one_reason_when_optional(
     pytester: pytest.Pytester,
@@ -334,4 +342,117 @@ def test_a_plain_http_target_skips_the_https_checks_with_one_reason_when_optiona
 
     assert outcomes(report, "skipped") == HTTPS_CHECKS
     assert report["verdict"] == "GO"
-    result.stdout.fnmatch_lines([f"SKIPPED [[]3[]] *: {HTTPS_SKIPPED}"])
+    reason = HTTPS_OPTIONAL if extra else HTTPS_NOT_SENSITIVE
+    result.stdout.fnmatch_lines([f"SKIPPED [[]3[]] *: {reason}"])
+
+
+IGNORED_HSTS = {  # path: (the value, why browsers ignore it, as the message says)
+    "/unclosed-quote": ('max-age="31536000', "a quoted string is not closed"),
+    "/max-age-in-a-quoted-string": ('foo="; max-age=31536000"', "no max-age"),
+    "/include-subdomains-with-a-value": (
+        "max-age=31536000; includeSubDomains=no",
+        "includeSubDomains takes no value",
+    ),
+    "/arabic-indic-digits": (
+        "max-age=٣١٥٣٦٠٠٠",
+        "max-age is not a number of seconds (ASCII digits)",
+    ),
+    "/superscript-digit": ("max-age=31536000¹", "max-age is not a number of seconds*"),
+    "/4301-digits": (f"max-age={'9' * 4301}", "max-age has more than 18 digits"),
+}
+
+
+def test_hsts_values_browsers_ignore_fail_in_one_line_without_a_traceback(
+    pytester: pytest.Pytester,
+    read_report: Callable[[Path], Report],
+    nginx: Callable[..., Nginx],  # noqa: F811
+) -> None:
+    """RFC 6797 6.1's grammar: a header that does not follow it is ignored, so it cannot
+    pass; `int()` never sees a value that would raise. Of two headers only the first counts."""
+    pages = {
+        path: page(Strict_Transport_Security=value) for path, (value, _) in IGNORED_HSTS.items()
+    }
+    pages["/zero-then-a-year"] = Page(
+        "{}", "application/json", {**SOUND, "Strict-Transport-Security": ("max-age=0", YEAR)}
+    )
+    pages["/a-year-then-zero"] = Page(
+        "{}", "application/json", {**SOUND, "Strict-Transport-Security": (YEAR, "max-age=0")}
+    )
+    server = nginx({"/health": page(), **pages})
+    text = manifest(server.url, ["/health", *pages], f"hsts_include_subdomains = true\n{LISTED}")
+    result, path = run_security(pytester, text, f"--staging-ca-bundle={server.ca_pem}")
+    report = read_report(path)
+
+    hsts = "test_headers.py::test_strict_transport_security_is_set"
+    assert outcomes(report, "failed") == {
+        f"{hsts}[{path}]" for path in [*IGNORED_HSTS, "/zero-then-a-year"]
+    }
+    assert report["categories"]["security"]["errors"] == 0
+    result.stdout.fnmatch_lines_random(
+        [
+            f'E * GET {path}: Strict-Transport-Security is "*", which is malformed ({why}), '
+            "so browsers ignore it; expected max-age=31536000 or more*"
+            for path, (_, why) in IGNORED_HSTS.items()
+        ]
+        + [
+            'E * GET /zero-then-a-year: Strict-Transport-Security is "max-age=0"; expected '
+            "max-age=31536000 or more ([[]security[]] hsts_min_age) (2 Strict-Transport-Security "
+            "headers: browsers obey only the first)"
+        ]
+    )
+    assert "ValueError" not in result.stdout.str()
+
+
+def test_nosniff_sent_twice_passes_as_browsers_read_its_first_value(
+    pytester: pytest.Pytester,
+    read_report: Callable[[Path], Report],
+    nginx: Callable[..., Nginx],  # noqa: F811
+) -> None:
+    """nginx's add_header and the app's own header arrive together, joined by httpx as
+    "nosniff, nosniff"; Fetch's "determine nosniff" reads the first value only."""
+    twice = Page("{}", "application/json", {**SOUND, "X-Content-Type-Options": ("nosniff",) * 2})
+    pages = {
+        "/twice": twice,
+        "/upper-case-then-more": page(X_Content_Type_Options=" NOSNIFF , foo"),
+        "/nosniff-second": page(X_Content_Type_Options="foo, nosniff"),
+        "/sniff": page(X_Content_Type_Options="sniff"),
+        "/missing": page(X_Content_Type_Options=""),
+    }
+    server = nginx({"/health": page(), **pages})
+    result, path = run_security(
+        pytester,
+        manifest(server.url, ["/health", *pages], LISTED),
+        f"--staging-ca-bundle={server.ca_pem}",
+    )
+    report = read_report(path)
+
+    nosniff = "test_headers.py::test_content_type_sniffing_is_off"
+    assert outcomes(report, "failed") == {
+        f"{nosniff}[/nosniff-second]",
+        f"{nosniff}[/sniff]",
+        f"{nosniff}[/missing]",
+    }
+    result.stdout.fnmatch_lines_random(
+        [
+            'GET /nosniff-second: X-Content-Type-Options is "foo, nosniff"; expected nosniff '
+            "(browsers read its first value only)",
+            'GET /sniff: X-Content-Type-Options is "sniff"; expected nosniff*',
+            "GET /missing: X-Content-Type-Options is missing; expected nosniff*",
+        ]
+    )
+
+
+def test_the_https_skip_without_a_security_table_says_what_decided_it(
+    pytester: pytest.Pytester,
+    read_report: Callable[[Path], Report],
+    httpbin: str,  # noqa: F811
+) -> None:
+    """Nobody wrote `https = "optional"`: the reason says the key is unset, the environment
+    is not sensitive, and which keys would require HTTPS; one reason for both checks."""
+    text = f'[environments.staging]\nurl = "{httpbin}"\n\n[health]\npath = "/status/200"\n'
+    result, path = run_security(pytester, text, files=(TRANSPORT,))
+    report = read_report(path)
+
+    assert report["categories"]["security"]["skipped"] == 2
+    result.stdout.fnmatch_lines([f"note: security: 2 skipped: {HTTPS_NOT_SENSITIVE}"])
+    result.stdout.fnmatch_lines([f"SKIPPED [[]2[]] *: {HTTPS_NOT_SENSITIVE}"])

@@ -3,7 +3,7 @@ demo was written to match the suites, so a verdict is only trusted once it holds
 
 - `nginx`: Debian's nginx (`/usr/sbin/nginx`) over TLS with a trustme CA, serving the
   `Page`s a test asks for (any status, body, content type and headers, sent with
-  `add_header ... always`), or proxying to another server; a plain-HTTP listener redirects
+  `add_header ... always`, a header twice if asked, a long one in pieces), or proxying to another server; a plain-HTTP listener redirects
   to it. Pass `Nginx.ca_pem` with `--staging-ca-bundle`.
 - `httpbin`: the httpbin WSGI app under gunicorn. `/response-headers?Name=value` answers
   any header asked for. It pins greenlet<3 and locust needs greenlet>=3, so it lives in a
@@ -53,6 +53,8 @@ NGINX_LOG = "nginx.log"
 """nginx's output and its error_log, one file in its directory."""
 PORT_ATTEMPTS = 3
 """nginx needs free ports named in its configuration; another process may take one first."""
+NGINX_PIECE_CHARS = 1000
+"""nginx refuses a parameter over 4096 bytes; 1000 characters stay under it even in UTF-8."""
 
 EXPORTER = """
 import threading
@@ -71,11 +73,12 @@ class ServerFailed(RuntimeError):
 
 @dataclass(frozen=True)
 class Page:
-    """What nginx answers at one exact path."""
+    """What nginx answers at one exact path; a header given a tuple is sent once per value
+    (as a proxy's header and the app's own arrive)."""
 
     body: str = ""
     content_type: str = "text/plain"
-    headers: Mapping[str, str] = field(default_factory=dict)
+    headers: Mapping[str, str | tuple[str, ...]] = field(default_factory=dict)
     status: int = 200
 
 
@@ -159,11 +162,26 @@ def _quoted(text: str) -> str:
     return f'"{escaped}"'
 
 
-def _location(path: str, page: Page) -> str:
-    headers = "".join(
-        f"      add_header {_quoted(name)} {_quoted(value)} always;\n"
-        for name, value in page.headers.items()
+def _add_header(name: str, value: str, key: int) -> str:
+    """`add_header`, with a value too long for one nginx parameter set in pieces (variables
+    named after `key`, unique in its location) and joined."""
+    pieces = [value[i : i + NGINX_PIECE_CHARS] for i in range(0, len(value), NGINX_PIECE_CHARS)]
+    if len(pieces) <= 1:
+        return f"      add_header {_quoted(name)} {_quoted(value)} always;\n"
+    sets = "".join(
+        f"      set $staging_{key}_{n} {_quoted(piece)};\n" for n, piece in enumerate(pieces)
     )
+    joined = "".join(f"${{staging_{key}_{n}}}" for n in range(len(pieces)))
+    return f'{sets}      add_header {_quoted(name)} "{joined}" always;\n'
+
+
+def _location(path: str, page: Page) -> str:
+    sent = [
+        (name, value)
+        for name, values in page.headers.items()
+        for value in ((values,) if isinstance(values, str) else values)
+    ]
+    headers = "".join(_add_header(name, value, key) for key, (name, value) in enumerate(sent))
     return (
         f"    location = {path} {{\n"
         f"      default_type {_quoted(page.content_type)};\n{headers}"
