@@ -146,7 +146,7 @@ path = "/cache"
 path = "/cache"
 hit_rate_field = "/hit_rate"
 hit_rate_unit = "{unit}"
-min_hit_rate = 60
+min_hit_rate = {minimum}
 """
 NOT_A_RATIO = 'not a hit rate in monitoring.cache.hit_rate_unit = "ratio" (a number from 0 to 1)'
 NOT_A_PERCENT = (
@@ -182,7 +182,7 @@ def test_a_hit_rate_outside_its_unit_fails_naming_hit_rate_unit(
     result, _ = run_monitoring(
         pytester,
         server.url,
-        CACHE.format(unit=unit),
+        CACHE.format(unit=unit, minimum=60),
         f"--staging-ca-bundle={server.ca_pem}",
         test="test_cache.py",
     )
@@ -203,10 +203,90 @@ def test_a_hit_rate_in_range_and_above_the_minimum_passes(
     result, path = run_monitoring(
         pytester,
         server.url,
-        CACHE.format(unit=unit),
+        CACHE.format(unit=unit, minimum=60),
         f"--staging-ca-bundle={server.ca_pem}",
         test="test_cache.py",
     )
 
     assert result.ret == 0, result.stdout.str()
     assert read_report(path)["categories"]["monitoring"]["passed"] == 1
+
+
+@pytest.mark.parametrize(
+    ("rate", "minimum", "failure"),
+    [
+        (("0.57", "ratio"), "57", None),
+        (("0.29", "ratio"), "29", None),
+        (("0.5699", "ratio"), "57", "56.9% is below monitoring.cache.min_hit_rate 57%"),
+        (("0.8", "ratio"), "80.5", "80% is below monitoring.cache.min_hit_rate 80.5%"),
+        (("57", "percent"), "57", None),
+        (("56.96", "percent"), "57", "56.9% is below monitoring.cache.min_hit_rate 57%"),
+    ],
+)
+def test_a_hit_rate_at_the_minimum_passes_exactly_and_one_below_says_so_in_one_line(
+    pytester: pytest.Pytester,
+    nginx: Callable[..., Nginx],  # noqa: F811
+    rate: tuple[str, str],
+    minimum: str,
+    failure: str | None,
+) -> None:
+    """0.57 x 100 is 56.99999999999999 in binary floats: the rate is compared as written.
+    A rate below is shown as the gate shows rates, never rounded up to the minimum."""
+    value, unit = rate
+    server = nginx({"/cache": Page(f'{{"hit_rate": {value}}}', "application/json")})
+    result, _ = run_monitoring(
+        pytester,
+        server.url,
+        CACHE.format(unit=unit, minimum=minimum),
+        f"--staging-ca-bundle={server.ca_pem}",
+        test="test_cache.py",
+    )
+
+    if failure is None:
+        assert result.ret == 0, result.stdout.str()
+        return
+    assert result.ret == 1
+    result.stdout.fnmatch_lines([f"GET /cache: cache hit rate {failure}", "STAGING GATE: NO-GO"])
+    assert not [line for line in result.stdout.lines if line.startswith("E ")]
+
+
+@pytest.mark.parametrize(
+    ("page", "failure"),
+    [
+        (
+            Page("# UNIT \t quantile\n# EOF\n", "application/openmetrics-text; version=1.0.0"),
+            "GET /metrics is not application/openmetrics-text: prometheus_client's parser "
+            "raised IndexError: string index out of range (line 1: # UNIT *quantile)",
+        ),
+        (
+            Page("# TYPE\n", PROMETHEUS_TEXT),
+            "GET /metrics is not text/plain: prometheus_client's parser raised ValueError "
+            "without a message (line 1: # TYPE)",
+        ),
+        (
+            Page(f'{EXPOSITION}thirdparty_queue_depth{{le="1}} 4\n', PROMETHEUS_TEXT),
+            "GET /metrics is not text/plain: could not convert string to float: * (line 4: "
+            'thirdparty_queue_depth{le="1} 4)',
+        ),
+    ],
+    ids=["openmetrics the parser trips on", "a bare # TYPE", "an unclosed label value"],
+)
+def test_a_body_the_parser_rejects_fails_in_one_line_naming_its_problem(
+    pytester: pytest.Pytester,
+    read_report: Callable[[Path], Report],
+    nginx: Callable[..., Nginx],  # noqa: F811
+    page: Page,
+    failure: str,
+) -> None:
+    server = nginx({"/metrics": page})
+    tables = METRICS.format(path="/metrics", series='"thirdparty_queue_depth"')
+    result, path = run_monitoring(
+        pytester, server.url, tables, f"--staging-ca-bundle={server.ca_pem}", test="test_metrics.py"
+    )
+    report = read_report(path)
+
+    assert result.ret == 1
+    assert report["categories"]["monitoring"]["failed"] == 2
+    assert report["categories"]["monitoring"]["errors"] == 0
+    result.stdout.fnmatch_lines([failure])
+    assert "Traceback" not in result.stdout.str()

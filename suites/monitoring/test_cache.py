@@ -6,10 +6,13 @@ meaning 45 %) would otherwise count as 4500 % and pass."""
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import httpx
 import pytest
 
 from pytest_staging import assert_status, json_at
+from pytest_staging.gate import percent
 from pytest_staging.manifest import Manifest
 from pytest_staging.redaction import excerpt
 
@@ -38,8 +41,17 @@ def test_cache_hit_rate_meets_the_minimum(
             f"{top:g}){hint}",
             pytrace=False,
         )
-    percent = value * 100 if unit == "ratio" else value
-    assert percent >= cache.min_hit_rate, (
-        f"GET {cache.path}: cache hit rate {percent:.1f} % is below "
-        f"monitoring.cache.min_hit_rate {cache.min_hit_rate:g} %"
-    )
+    rate = exact(value) * (100 if unit == "ratio" else 1)
+    if rate < exact(cache.min_hit_rate):
+        minimum = cache.min_hit_rate
+        pytest.fail(
+            f"GET {cache.path}: cache hit rate {percent(float(rate), minimum)} is below "
+            f"monitoring.cache.min_hit_rate {percent(minimum)}",
+            pytrace=False,
+        )
+
+
+def exact(number: float) -> Decimal:
+    """A number as written (its shortest repr, as in the JSON), so that 0.57 as a ratio is
+    57 %, not the 56.99999999999999 of binary floats: the minimum is met exactly."""
+    return Decimal(repr(number))

@@ -7,6 +7,8 @@ value to graph or alert on: a series counts as exposed only with at least one sa
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
+
 import httpx
 import pytest
 
@@ -15,6 +17,8 @@ from pytest_staging.manifest import Manifest
 from pytest_staging.redaction import excerpt, shown
 
 pytestmark = pytest.mark.monitoring
+Parser = Callable[[str], Iterable[object]]
+"""prometheus_client's text_string_to_metric_families, of either format."""
 PROMETHEUS_TEXT = "text/plain"
 OPENMETRICS = "application/openmetrics-text"
 SAMPLE_SUFFIXES = {
@@ -81,7 +85,26 @@ def exposed(response: httpx.Response) -> tuple[set[str], set[str]]:
             else:
                 suffixes = SAMPLE_SUFFIXES.get(family.type, ())
                 described.update([family.name, *(family.name + s for s in suffixes)])
-    except ValueError as exc:
-        problem = f"{where} is not {media_type}: {shown(str(exc))}: {excerpt(response.text, 200)}"
+    except Exception as exc:  # the parser's errors are the body's: any of them fails the check
+        why = parser_problem(exc, text_string_to_metric_families, response.text, media_type)
+        problem = f"{where} is not {media_type}: {why}"
         raise pytest.fail.Exception(problem, pytrace=False) from None
     return sampled, described - sampled
+
+
+def parser_problem(exc: Exception, parse: Parser, text: str, media_type: str) -> str:
+    """What prometheus_client's parser rejects, in one line: its message (or, when it has
+    none or the parser itself tripped, what it raised) and the first line it rejects alone,
+    else the start of the body."""
+    message = shown(str(exc))
+    if not (isinstance(exc, ValueError) and message):
+        said = f": {message}" if message else " without a message"
+        message = f"prometheus_client's parser raised {type(exc).__name__}{said}"
+    ending = "\n# EOF\n" if media_type == OPENMETRICS else "\n"
+    for number, line in enumerate(text.removesuffix("\n").split("\n"), 1):  # as parsed
+        try:
+            if line != "# EOF":
+                list(parse(line + ending))
+        except Exception:
+            return f"{message} (line {number}: {excerpt(line, 120)})"
+    return f"{message} (the body begins {excerpt(text, 200)})"
