@@ -16,6 +16,7 @@ from importlib import resources
 from typing import TYPE_CHECKING, Any
 
 from pytest_staging.gate import percent
+from pytest_staging.load_result import CAUSES_NAMED
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -217,6 +218,50 @@ def _error_rate_check(result: LoadResult, limit: float, default: bool) -> Check:
         f"error rate {shown} {'<=' if ok else '>'} {percent(limit)}"
         f"{' (default)' if default else ''}",
         default,
+    )
+
+
+def faults(result: LoadResult) -> list[Check]:
+    """What no threshold allows, because the run itself went wrong: a task that raised (an
+    `assert` on a response, a broken locustfile) and a locust exit the numbers do not explain.
+
+    Task errors are not added to the error rate: they are counted per task run, not per
+    request (a task can raise after a request that succeeded, so the rate could pass 100 %),
+    and `error_rate` tolerates a slow or busy service's failures, not a check that the
+    service answered wrongly. Like locust's own exit code, one is enough to fail."""
+    return [_task_errors_check(result), _exit_check(result)]
+
+
+def _task_errors_check(result: LoadResult) -> Check:
+    count = result.task_error_count
+    errors = result.task_errors
+    named = "; ".join(error.describe() for error in errors[:CAUSES_NAMED])
+    more = f"; {len(errors) - CAUSES_NAMED} more" if len(errors) > CAUSES_NAMED else ""
+    return Check(
+        "task_errors",
+        count,
+        0,
+        count == 0,
+        f"locust tasks raised {count} exception(s), and none is allowed (fix the service or "
+        f"the locustfile): {named}{more}",
+        f"task errors {count} ({errors[0].error}{', ...' if len(errors) > 1 else ''})"
+        if errors
+        else "task errors 0",
+    )
+
+
+def _exit_check(result: LoadResult) -> Check:
+    code = result.exit_code
+    log = result.log or "locust's log"
+    return Check(
+        "exit_code",
+        code,
+        0,
+        result.exit_explained,
+        f"locust exited with code {code}, which neither a failed request nor a task error "
+        f"explains (locust itself, or a locustfile's environment.process_exit_code, reported "
+        f"a problem): see {log}",
+        f"locust exit code {code}",
     )
 
 

@@ -23,7 +23,7 @@ from importlib.util import find_spec
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pytest_staging import locust_side, timing
+from pytest_staging import files, locust_side, timing
 from pytest_staging.load_plan import generated_locustfile
 from pytest_staging.load_result import LoadResult
 from pytest_staging.locust_side import OUTPUT_ENV, PARENT_ENV, PROGRESS_FILE, RESULT_FILE
@@ -43,6 +43,8 @@ START_GRACE_S = 30.0
 STOP_GRACE_S = 10.0
 _POLL_S = 0.25
 _LOG_TAIL_LINES = 12
+MAX_LOCUSTFILE_BYTES = files.MAX_SCHEMA_BYTES
+"""A locustfile is Python source: larger than a schema file may be is a wrong path."""
 
 
 class LoadError(Exception):
@@ -64,12 +66,23 @@ def side_files() -> list[Path]:
 def locustfile_for(plan: LoadPlan, workdir: Path) -> Path:
     """The user's locustfile, or one generated from the manifest's tasks in `workdir`."""
     if plan.locustfile is not None:
-        if not plan.locustfile.is_file():
-            raise LoadError(f"locustfile {plan.locustfile} does not exist")
+        _check_locustfile(plan.locustfile)
         return plan.locustfile.resolve()  # locust runs in `workdir`
     generated = workdir / "staging_locustfile.py"
     generated.write_text(generated_locustfile(plan.tasks, plan.wait_ms), encoding="utf-8")
     return generated
+
+
+def _check_locustfile(path: Path) -> None:
+    """A locustfile that is missing, or not a regular file (a FIFO would hang locust's
+    import, a device feed it endlessly), in one line that says what it is."""
+    try:
+        files.read_bytes(path, MAX_LOCUSTFILE_BYTES)  # refuses by kind without blocking
+    except FileNotFoundError:
+        raise LoadError(f"locustfile {path} does not exist") from None
+    except (files.FileRefused, OSError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+        raise LoadError(f"locustfile {path}: {reason}") from None
 
 
 def locust_command(plan: LoadPlan, locustfile: Path, url: str) -> list[str]:
@@ -250,6 +263,7 @@ def _log_tail(workdir: Path) -> str:
 
 
 def _result(plan: LoadPlan, workdir: Path, returncode: int) -> LoadResult:
+    """The reporter's result; locust's exit code goes with it, to be judged (load_plan.faults)."""
     document = _read(workdir / RESULT_FILE)
     if document is None:
         tail = _log_tail(workdir)
@@ -257,4 +271,4 @@ def _result(plan: LoadPlan, workdir: Path, returncode: int) -> LoadResult:
             f"locust exited with code {returncode} before it reported a result."
             f"{' ' + tail if tail else ''}"
         )
-    return LoadResult.from_document(plan, document)
+    return LoadResult.from_document(plan, document, returncode, workdir / LOG_FILE)

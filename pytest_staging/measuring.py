@@ -15,7 +15,7 @@ import pytest
 
 from pytest_staging import sampling
 from pytest_staging.client import default_headers
-from pytest_staging.load_plan import LoadPlan, LoadTask, LoadThresholds, seconds
+from pytest_staging.load_plan import LoadPlan, LoadTask, LoadThresholds, faults, seconds
 from pytest_staging.locust_side import CA_BUNDLE_ENV, HEADERS_ENV, INSECURE_ENV
 
 if TYPE_CHECKING:
@@ -31,10 +31,14 @@ if TYPE_CHECKING:
     from pytest_staging.target import StagingTarget
 
 
-def _fail(breaches: list[str], evidence: EvidenceLog, summary: str) -> None:
+def _fail(
+    breaches: list[str], evidence: EvidenceLog, summary: str, first: str = "limits not met:"
+) -> None:
+    """Fail the test; `first` is its cause in the gate's reasons (a line ending in ':' lets
+    the next line, the first breach, be the cause)."""
     evidence.add_breaches(breaches)
     lines = "\n".join(f"  - {breach}" for breach in breaches)
-    raise pytest.fail.Exception(f"limits not met:\n{lines}\n{summary}", pytrace=False)
+    raise pytest.fail.Exception(f"{first}\n{lines}\n{summary}", pytrace=False)
 
 
 class StagingLatency:
@@ -170,17 +174,29 @@ class StagingLoad:
                 timeout_s=timeout_s,
             )
         except LoadError as exc:  # a declared load gate that gave no result has failed
-            self._evidence.add_breaches([f"load {plan.name}: no result: {exc}".splitlines()[0]])
-            raise pytest.fail.Exception(f"load run {plan.name}: {exc}", pytrace=False) from None
-        checks = thresholds.checks(result)
-        self._evidence.add_load(result.to_dict(thresholds, checks))
-        broken = [f"load {plan.name}: {check.message}" for check in checks if not check.ok]
+            reason = f"load {plan.name}: no result: {exc}"
+            self._evidence.add_breaches([reason.splitlines()[0]])
+            # The breach (a gate reason) says why; the test's own cause only says what.
+            raise pytest.fail.Exception(
+                f"load {plan.name}: no result\n{reason}", pytrace=False
+            ) from None
+        checks, wrong = thresholds.checks(result), faults(result)
+        self._evidence.add_load(result.to_dict(thresholds, checks, wrong))
+        broken = [check for check in [*wrong, *checks] if not check.ok]
         if broken:
-            _fail(broken, self._evidence, f"load {plan.name}: {result.describe()}")
+            # The test's cause names the broken limits in brief (the load line's form); each
+            # breach, a gate reason of its own, carries the detail: said once each.
+            brief = "; ".join(check.summary for check in broken)
+            _fail(
+                [f"load {plan.name}: {check.message}" for check in broken],
+                self._evidence,
+                f"load {plan.name}: {result.describe()}",
+                first=f"load {plan.name}: {brief}",
+            )
         return result
 
     def _locust_environ(self) -> dict[str, str]:
-        """Headers and TLS trust for the generated users, passed by environment, not argv."""
+        """Headers and TLS trust for locust's users, passed by environment, not argv."""
         headers = default_headers(self._settings)
         target = self._target
         if target.username is not None and target.password is not None:
@@ -189,6 +205,9 @@ class StagingLoad:
         environ = {HEADERS_ENV: json.dumps(headers)}
         if self._settings.ca_bundle is not None:
             environ[CA_BUNDLE_ENV] = str(self._settings.ca_bundle)
+            # For `requests` a locustfile calls itself; HttpUser's session ignores the
+            # environment (locust sets trust_env = False): locust_side/trust.py sets its verify.
+            environ["REQUESTS_CA_BUNDLE"] = str(self._settings.ca_bundle)
         if self._settings.insecure:
             environ[INSECURE_ENV] = "1"
         return environ

@@ -33,10 +33,18 @@ from pytest_staging.load_plan import (
     LoadPlan,
     LoadTask,
     LoadThresholds,
+    faults,
     generated_locustfile,
     seconds,
 )
-from pytest_staging.load_result import FailureCause, LoadResult, cause_of, failure_causes
+from pytest_staging.load_result import (
+    FailureCause,
+    LoadResult,
+    TaskError,
+    cause_of,
+    failure_causes,
+    task_errors,
+)
 from pytest_staging.load_runner import LOG_FILE, LoadError, locust_command, run_load
 from pytest_staging.locust_side import HEADERS_ENV
 
@@ -248,9 +256,10 @@ def test_the_report_entry_carries_totals_limits_checks_and_causes() -> None:
         endpoints=({"name": "GET /api/items", "requests": 200},),
         causes=(FailureCause("HTTP 503", 10, ("GET /api/items",)),),
     )
-    entry = result.to_dict(thresholds, thresholds.checks(result))
+    entry = result.to_dict(thresholds, thresholds.checks(result), faults(result))
 
     assert entry["ok"] is False
+    assert (entry["task_errors"], entry["exit_code"]) == ([], 0)
     assert entry["failure_rate"] == 5.0
     assert entry["percentiles"] == {"p50_ms": 10.0, "p95_ms": 120.0, "p99_ms": 200.0, "max_ms": 250}
     assert entry["checks"][1:] == [
@@ -267,6 +276,49 @@ def test_the_report_entry_carries_totals_limits_checks_and_causes() -> None:
         "error rate 5% > 0.1% (default)",
         "top failures: HTTP 503 (10, GET /api/items)",
     ]
+
+
+TRACEBACK = """  File "/venv/locust/user/task.py", line 340, in run
+    self.execute_next_task()
+  File "/work/lf.py", line 8, in health
+    assert r.json()["status"] == "ok", f"not ok: {r.text}"
+           ^^^^^^^^^^^^^^^^^^^^^^^^^^^
+"""
+
+
+def test_task_errors_read_from_locusts_exception_table_are_faults_no_limit_allows() -> None:
+    rows = [
+        {"count": 3, "message": "", "traceback": TRACEBACK},
+        {"count": 9, "message": "not ok: \x1b[2J{'status': 'down'}\n", "traceback": TRACEBACK},
+    ]
+    errors = task_errors(rows)
+    assert errors == (
+        TaskError("not ok: \\x1b[2J{'status': 'down'}", 9, "lf.py:8"),  # one line, escaped
+        TaskError('assert r.json()["status"] == "ok", f"not ok: {r.text}"', 3, "lf.py:8"),
+    )
+    result = result_with(failures=0, task_errors=errors, exit_code=1)
+    task_check, exit_check = faults(result)
+    assert (task_check.ok, task_check.value, task_check.limit) == (False, 12, 0)
+    assert task_check.summary == "task errors 12 (not ok: \\x1b[2J{'status': 'down'}, ...)"
+    assert exit_check.ok  # exit 1: locust's code for task errors and failed requests
+    assert all(check.ok for check in LoadThresholds(error_rate=100).checks(result))
+    assert result.to_dict(LoadThresholds(), [], [task_check, exit_check])["ok"] is False
+
+
+@pytest.mark.parametrize(
+    ("failures", "errors", "code", "explained"),
+    [(0, (), 0, True), (5, (), 1, True), (0, (), 1, False), (5, (), 2, False), (0, (), -9, False)],
+)
+def test_only_failures_or_task_errors_explain_locusts_exit_code(
+    failures: int, errors: tuple[TaskError, ...], code: int, explained: bool
+) -> None:
+    result = result_with(failures=failures, task_errors=errors, exit_code=code)
+    (check,) = [check for check in faults(result) if check.metric == "exit_code"]
+    assert (result.exit_explained, check.ok, check.summary) == (
+        explained,
+        explained,
+        f"locust exit code {code}",
+    )
 
 
 LOCUST_ERRORS = [  # rows of locust's failure table, as the reporter writes them
@@ -616,10 +668,15 @@ def test_broken_load_thresholds_and_an_empty_run_fail_the_gate_by_name(
     busy_name = LoadPlan(users=2, duration_s=2, tasks=(LoadTask("/api/items"),)).name
     idle_name = LoadPlan(users=1, duration_s=2, locustfile=Path("idle.py")).name
     reasons = report["reasons"]
-    # the failed test's own reason (FAILED ...: its cause) names min_rps too
     (throughput,) = [r for r in reasons if r.startswith("performance: ") and "min_rps" in r]
     assert throughput.startswith(f"performance: load {busy_name}: throughput ")
     assert throughput.endswith(" req/s is below the limit min_rps = 100000 req/s")
+    # the failed test's own cause names the broken limit in brief, the breach above in full
+    (failed,) = [r for r in reasons if r.startswith("FAILED test_loads.py::test_unreachable")]
+    assert failed.startswith(
+        f"FAILED test_loads.py::test_unreachable_throughput: Failed: load {busy_name}: "
+    )
+    assert failed.endswith(" req/s < 100000 req/s")
     assert (
         f"performance: load {idle_name}: the run made 0 request(s), fewer than "
         "min_requests = 1: an empty or starved run never passes"
@@ -627,7 +684,7 @@ def test_broken_load_thresholds_and_an_empty_run_fail_the_gate_by_name(
     result.stdout.fnmatch_lines(
         [
             "staging load: *s of 2s, 2 users, * requests, * req/s, 0 failures",
-            "*limits not met:",
+            f"load {busy_name}: * req/s < 100000 req/s",
             "*min_rps = 100000 req/s",
         ]
     )

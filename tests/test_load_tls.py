@@ -209,3 +209,67 @@ def test_a_locustfile_gets_the_runs_trust_unless_it_chose_its_own_and_tls_failur
         f"top failures: {cause['cause']} ({cause['count']}, own trust)"
     )
     assert run["notes"][-1] == f"top failures: {cause['cause']} ({cause['count']}, own trust)"
+
+
+REQUESTS_LOCUSTFILE = """
+from locust import HttpUser, constant, task
+
+
+class Inherits(HttpUser):
+    '''A requests session that sets no verify: gets the run's trust.'''
+
+    wait_time = constant(0.05)
+
+    @task
+    def items(self):
+        self.client.get("/api/items", name="inherits")
+
+
+class OwnTrust(HttpUser):
+    '''Chose locust's default trust (certifi) itself, which lacks the private CA.'''
+
+    wait_time = constant(0.05)
+
+    def on_start(self):
+        self.client.verify = True
+
+    @task
+    def items(self):
+        self.client.get("/api/items", name="own trust")
+"""
+REQUESTS_TESTS = """
+from pathlib import Path
+
+import pytest
+
+
+@pytest.mark.performance
+def test_requests_users(staging_load):
+    staging_load.run(locustfile=Path(__file__).with_name("own.py"), users=2, duration="2s")
+"""
+
+
+@pytest.mark.parametrize("trust", ["--staging-ca-bundle", "--staging-insecure"])
+def test_an_http_user_gets_the_runs_trust_unless_it_chose_its_own(
+    pytester: pytest.Pytester, read_report: Callable[[Path], Report], tls_demo: TlsDemo, trust: str
+) -> None:
+    """Before: the HttpUser's requests (requests, certifi) all failed with
+    SSLCertVerificationError under either option: a NO-GO on a healthy service."""
+    pytester.makefile(".toml", staging="")
+    pytester.makepyfile(own=REQUESTS_LOCUSTFILE, test_own=REQUESTS_TESTS)
+    option = f"{trust}={tls_demo.ca_pem}" if trust == "--staging-ca-bundle" else trust
+    result, report = gate_run(
+        pytester, read_report, "test_own.py", f"--staging-url={tls_demo.url}", option
+    )
+
+    assert result.ret == 1  # the class that chose certifi fails, as it would without us
+    (run,) = report["load"]
+    by_name = {entry["name"]: entry for entry in run["endpoints"]}
+    assert by_name["inherits"]["requests"] > 0
+    assert by_name["inherits"]["failures"] == 0
+    own = by_name["own trust"]
+    assert own["requests"] == own["failures"] > 0
+    (cause,) = run["failure_causes"]
+    assert cause["cause"].startswith("SSLError(SSLCertVerificationError(")
+    assert "CERTIFICATE_VERIFY_FAILED" in cause["cause"]
+    assert cause["requests"] == ["own trust"]

@@ -24,6 +24,8 @@ from locust.stats import StatsError
 from pytest_staging.locust_side import OUTPUT_ENV, PARENT_ENV, PROGRESS_FILE, RESULT_FILE
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from locust.env import Environment
     from locust.stats import StatsEntry
 
@@ -74,6 +76,12 @@ def _error(error: StatsError) -> dict[str, Any]:
     }
 
 
+def _exception(row: Mapping[str, Any]) -> dict[str, Any]:
+    """One row of locust's exception table (what its tasks raised): how often, the message,
+    the traceback (frames only: locust keeps `str(exception)` and `format_tb`)."""
+    return {"count": row["count"], "message": row["msg"], "traceback": row["traceback"]}
+
+
 def _point(environment: Environment) -> dict[str, Any]:
     """Where the run stands; rps over the last interval (locust's current_rps lags a window)."""
     assert environment.runner is not None
@@ -89,6 +97,11 @@ def _point(environment: Environment) -> dict[str, Any]:
         "rps": round((total.num_requests - previous["requests"]) / interval, 3),
         "p95_ms": total.get_response_time_percentile(0.95),
     }
+
+
+def _exceptions(environment: Environment) -> list[Mapping[str, Any]]:
+    """The master's (or the only runner's) table: workers send theirs to the master."""
+    return list(environment.runner.exceptions.values()) if environment.runner else []
 
 
 def _parent_gone() -> bool:
@@ -137,5 +150,6 @@ def _on_quitting(environment: Environment, **_: Any) -> None:
             "endpoints": [_entry(entry) for entry in environment.stats.entries.values()],
             "history": _history,
             "errors": [_error(error) for error in environment.stats.errors.values()],
+            "exceptions": [_exception(row) for row in _exceptions(environment)],
         },
     )
