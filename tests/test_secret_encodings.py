@@ -1,11 +1,12 @@
 """Secrets a target hands back encoded are masked like the secrets themselves.
 
 A target echoes the token, a header value and the URL's Basic credentials as JSON (with PHP's
-`\\/`, Go's `\\u003c`), as `repr` in both quote styles, URL-encoded and base64
-(`fault_servers.ECHO_ENCODINGS`); a failing `-n 2` run prints, logs, records and asserts on
-what came back, and also names the token in subtests' contexts (pytest's `subtests` and
-unittest's `subTest`). Every artefact it leaves is then searched for each form. The narrow
-tests pin each encoding to the redactor. `test_secrets.py` covers the sinks themselves.
+`\\/`, Go's `\\u003c`), as `repr` in both quote styles, as HTML and XML text, URL-encoded
+and base64 (`fault_servers.ECHO_ENCODINGS`); a failing `-n 2` run prints, logs, records and
+asserts on what came back, and also names the token in subtests' contexts (pytest's
+`subtests` and unittest's `subTest`). Every artefact it leaves is then searched for each
+form. The narrow tests pin each encoding to the redactor. `test_secrets.py` covers the sinks
+themselves.
 """
 
 from __future__ import annotations
