@@ -456,3 +456,76 @@ def test_the_https_skip_without_a_security_table_says_what_decided_it(
     assert report["categories"]["security"]["skipped"] == 2
     result.stdout.fnmatch_lines([f"note: security: 2 skipped: {HTTPS_NOT_SENSITIVE}"])
     result.stdout.fnmatch_lines([f"SKIPPED [[]2[]] *: {HTTPS_NOT_SENSITIVE}"])
+
+
+def test_x_frame_options_is_read_as_browsers_read_it(
+    pytester: pytest.Pytester,
+    read_report: Callable[[Path], Report],
+    nginx: Callable[..., Nginx],  # noqa: F811
+) -> None:
+    """HTML's X-Frame-Options check: a keyword beside another value refuses all framing (a
+    trailing comma, DENY with ALLOWALL, two headers); keywords compare in ASCII only, so a
+    long s (U+017F) does not make SAMEORIGIN; ALLOWALL alone lets any site in."""
+
+    def framing(*values: str) -> Page:
+        headers = {**SOUND, "Content-Security-Policy": "", "X-Frame-Options": values}
+        return Page("{}", "application/json", {k: v for k, v in headers.items() if v})
+
+    refused = {
+        "/trailing-comma": framing("DENY,"),
+        "/deny-and-allowall": framing("deny, allowall"),
+        "/two-headers": framing("SAMEORIGIN", "DENY"),
+    }
+    allowed = {"/long-s": framing("\u017fameorigin"), "/allowall": framing("ALLOWALL")}
+    server = nginx({"/health": page(), **refused, **allowed})
+    paths = ["/health", *refused, *allowed]
+    result, path = run_security(
+        pytester, manifest(server.url, paths, LISTED), f"--staging-ca-bundle={server.ca_pem}"
+    )
+    report = read_report(path)
+
+    framed = "test_headers.py::test_framing_by_other_sites_is_refused"
+    assert outcomes(report, "failed") == {f"{framed}[{path}]" for path in allowed}
+    result.stdout.fnmatch_lines_random(
+        [
+            'E * GET /long-s: X-Frame-Options is "\u017fameorigin"; expected DENY or SAMEORIGIN*',
+            'E * GET /allowall: X-Frame-Options is "ALLOWALL"; expected DENY or SAMEORIGIN*',
+        ]
+    )
+
+
+@pytest.mark.parametrize(
+    ("answer", "failure"),
+    [
+        (Page("HTTPS://127.0.0.1/health", status=301), None),
+        (
+            Page(
+                "https://127.0.0.1/health",
+                headers={"Location": "https://other.example/health"},
+                status=301,
+            ),
+            'GET http://127.0.0.1:*/health answered 301 with Location "https://127.0.0.1/health", '
+            '"https://other.example/health" (2 Location headers); expected a redirect to https://',
+        ),
+    ],
+    ids=["an upper-case scheme", "two Location headers"],
+)
+def test_the_redirect_to_https_is_judged_as_a_browser_follows_it(
+    pytester: pytest.Pytester,
+    nginx: Callable[..., Nginx],  # noqa: F811
+    answer: Page,
+    failure: str | None,
+) -> None:
+    """The scheme is case-insensitive; a redirect with two Locations is refused by browsers,
+    so it cannot pass by its joined value starting with https://."""
+    server = nginx({"/health": page(), "http:/health": answer})
+    text = manifest(server.url, ["/health"], http_port=server.http_port)
+    result, _ = run_security(
+        pytester, text, f"--staging-ca-bundle={server.ca_pem}", files=(TRANSPORT,)
+    )
+
+    if failure is None:
+        assert result.ret == 0, result.stdout.str()
+        return
+    assert result.ret == 1
+    result.stdout.fnmatch_lines([failure])

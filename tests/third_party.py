@@ -4,7 +4,8 @@ demo was written to match the suites, so a verdict is only trusted once it holds
 - `nginx`: Debian's nginx (`/usr/sbin/nginx`) over TLS with a trustme CA, serving the
   `Page`s a test asks for (any status, body, content type and headers, sent with
   `add_header ... always`, a header twice if asked, a long one in pieces), or proxying to another server; a plain-HTTP listener redirects
-  to it. Pass `Nginx.ca_pem` with `--staging-ca-bundle`.
+  to it, except at the pages keyed `http:/path`. Pass `Nginx.ca_pem` with
+  `--staging-ca-bundle`.
 - `httpbin`: the httpbin WSGI app under gunicorn. `/response-headers?Name=value` answers
   any header asked for. It pins greenlet<3 and locust needs greenlet>=3, so it lives in a
   virtualenv of its own, whose python `STAGING_HTTPBIN_PYTHON` names (`.ci/run` makes it);
@@ -53,6 +54,9 @@ NGINX_LOG = "nginx.log"
 """nginx's output and its error_log, one file in its directory."""
 PORT_ATTEMPTS = 3
 """nginx needs free ports named in its configuration; another process may take one first."""
+PLAIN = "http:"
+"""A page keyed `http:/path` is what the plain-HTTP listener answers at /path, instead of
+its redirect (a `Page` with status 301 sends its body as the Location)."""
 NGINX_PIECE_CHARS = 1000
 """nginx refuses a parameter over 4096 bytes; 1000 characters stay under it even in UTF-8."""
 
@@ -194,6 +198,12 @@ def _nginx_conf(
 ) -> str:
     https_port, http_port = ports
     fallback = f"proxy_pass {proxy_to};" if proxy_to else "return 404;"
+    secure = "".join(_location(path, page) for path, page in pages.items() if path[0] == "/")
+    plain = "".join(
+        _location(path.removeprefix(PLAIN), page)
+        for path, page in pages.items()
+        if path.startswith(PLAIN)
+    )
     temp_paths = "".join(
         f"  {kind}_temp_path {directory / 'temp'};\n"
         for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
@@ -211,12 +221,13 @@ http {{
     listen {LOOPBACK}:{https_port} ssl;
     ssl_certificate {directory / "server.pem"};
     ssl_certificate_key {directory / "server.pem"};
-{"".join(_location(path, page) for path, page in pages.items())}
+{secure}
     location / {{ {fallback} }}
   }}
   server {{
     listen {LOOPBACK}:{http_port};
-    return 301 https://{LOOPBACK}:{https_port}$request_uri;
+{plain}
+    location / {{ return 301 https://{LOOPBACK}:{https_port}$request_uri; }}
   }}
 }}
 """

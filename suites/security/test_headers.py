@@ -17,7 +17,10 @@ from pytest_staging.manifest import Manifest, Security
 from pytest_staging.redaction import excerpt, shown
 
 pytestmark = pytest.mark.security
-FRAME_OPTIONS = {"DENY", "SAMEORIGIN"}
+FRAME_OPTIONS = {"deny", "sameorigin"}
+"""The X-Frame-Options values that refuse other sites when alone."""
+KEYWORDS = {*FRAME_OPTIONS, "allowall"}
+"""Any of these beside another X-Frame-Options value makes browsers refuse all framing."""
 HTTP_WHITESPACE = " \t\r\n"
 TOKEN = r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+"
 QUOTED = r'"(?:[^"\\]|\\.)*"'
@@ -65,8 +68,7 @@ def test_content_type_sniffing_is_off(answer: httpx.Response, security_path: str
     """Fetch's "determine nosniff" reads only the first comma-separated value, so a header
     sent twice (a proxy's and the app's, joined as "nosniff, nosniff") still protects."""
     values = answer.headers.get_list("x-content-type-options")
-    first = values[0].partition(",")[0].strip(HTTP_WHITESPACE) if values else ""
-    if first.isascii() and first.lower() == "nosniff":
+    if values and ascii_lower(values[0].partition(",")[0]) == "nosniff":
         return
     found = f'"{excerpt(", ".join(values), 120)}"' if values else "missing"
     pytest.fail(
@@ -180,15 +182,25 @@ def ancestors_problem(found: list[list[str]], listed: tuple[str, ...]) -> str | 
     return f"Content-Security-Policy frame-ancestors allows {named}; {FRAME_EXPECTED}"
 
 
+def ascii_lower(value: str) -> str:
+    """A header value trimmed of HTTP whitespace and lower-cased as browsers compare it:
+    ASCII only (Python's own casing would read a long s, U+017F, as an s)."""
+    value = value.strip(HTTP_WHITESPACE)
+    return value.lower() if value.isascii() else value
+
+
 def origin_key(source: str) -> str:
     """A source as compared: keywords and origins are case-insensitive, a final / is noise."""
     return source.lower().rstrip("/")
 
 
 def frame_options_problem(values: list[str]) -> str | None:
-    """`X-Frame-Options` must be DENY or SAMEORIGIN; ALLOW-FROM is ignored by browsers."""
-    options = [option.strip().upper() for value in values for option in value.split(",")]
-    if options and set(options) <= FRAME_OPTIONS:
+    """`X-Frame-Options` as HTML reads it (its values, ASCII lower-cased, as a set): DENY or
+    SAMEORIGIN alone refuses other sites, and so does DENY, SAMEORIGIN or ALLOWALL beside
+    another value (conflicting values refuse all framing); ALLOW-FROM or anything else alone
+    is ignored."""
+    options = {ascii_lower(option) for value in values for option in value.split(",")}
+    if options <= FRAME_OPTIONS if len(options) == 1 else options & KEYWORDS:
         return None
     if not options:
         return (
