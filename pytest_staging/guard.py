@@ -10,11 +10,12 @@ finish, the tests are withheld: the guard fails safe.
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urljoin
 
 import pytest
 
 from pytest_staging.markers import DESTRUCTIVE
+from pytest_staging.settings import in_environment
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -38,21 +39,12 @@ def withheld_why(settings: StagingSettings) -> str | None:
     return None
 
 
-def _origin_and_path(url: str) -> tuple[str, str]:
-    parts = urlsplit(url)
-    port = parts.port or {"http": 80, "https": 443}.get(parts.scheme.lower())
-    origin = f"{parts.scheme.lower()}://{(parts.hostname or '').lower()}:{port}"
-    return origin, parts.path.rstrip("/")
-
-
 def _sensitive_at(url: str, settings: StagingSettings) -> str | None:
-    """The sensitive environment whose URL `url` falls under, if any."""
-    origin, path = _origin_and_path(url)
+    """The sensitive environment `url` falls in, if any: by the one rule the settings use
+    for the target itself (`settings.in_environment`), so a redirect from `https://` to
+    `http://` of production is still production."""
     for environment in settings.manifest.environments.values():
-        if not environment.sensitive or not environment.url:
-            continue
-        sensitive_origin, sensitive_path = _origin_and_path(environment.url)
-        if origin == sensitive_origin and (path + "/").startswith(sensitive_path + "/"):
+        if environment.sensitive and environment.url and in_environment(url, environment.url):
             return environment.name
     return None
 

@@ -124,20 +124,28 @@ def redirecting_to(location: str) -> Iterator[str]:
         thread.join()
 
 
-@pytest.mark.parametrize("workers", [(), ("-n", "2")], ids=["in-process", "xdist"])
+@pytest.mark.parametrize(
+    ("workers", "declared_scheme"),
+    [((), "http"), (("-n", "2"), "http"), ((), "https")],
+    ids=["in-process", "xdist", "production-declared-https"],
+)
 def test_a_target_that_redirects_into_production_withholds_destructive_tests(
     pytester: pytest.Pytester,
     read_report: Callable[[Path], dict[str, Any]],
     workers: tuple[str, ...],
+    declared_scheme: str,
 ) -> None:
+    """Also when the manifest gives production's https:// URL and the redirect goes to its
+    plain-HTTP address: the same host is the same environment."""
     production = "http://127.0.0.1:9/live"  # never contacted: only the redirect names it
+    declared = production.replace("http://", f"{declared_scheme}://")
     pytester.makepyfile(DESTRUCTIVE_TESTS)
     with redirecting_to(f"{production}/") as staging:
         pytester.makefile(
             ".toml",
             staging=(
                 f'[environments.staging]\nurl = "{staging}"\n\n'
-                f'[environments.production]\nurl = "{production}"\nsensitive = true\n'
+                f'[environments.production]\nurl = "{declared}"\nsensitive = true\n'
             ),
         )
         run = pytester.runpytest_subprocess if workers else pytester.runpytest
