@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import sysconfig
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -86,13 +87,13 @@ class TaskError:
     """The message, else the line that raised (a bare `assert` has no message)."""
     count: int
     where: str
-    """`lf.py:8`: the last frame of the traceback, in the locustfile."""
+    """`lf.py:8`: the traceback's last frame in the user's code (see `_users_frame`)."""
 
     @classmethod
     def from_row(cls, row: Mapping[str, Any]) -> TaskError:
         """From the reporter's row: `message` is `str(exception)`, `traceback` its frames."""
         frames = _FRAME.findall(str(row.get("traceback", "")))
-        file, line, code = frames[-1] if frames else ("?", "?", "")
+        file, line, code = _users_frame(frames) if frames else ("?", "?", "")
         message = str(row.get("message", "")) or code or "an exception without a message"
         where = f"{file.replace(chr(92), '/').rpartition('/')[2]}:{line}"
         return cls(one_line(message), int(row["count"]), one_line(where))
@@ -103,6 +104,14 @@ class TaskError:
 
     def to_dict(self) -> dict[str, Any]:
         return {"error": self.error, "count": self.count, "where": self.where}
+
+
+def _users_frame(frames: list[tuple[str, str, str]]) -> tuple[str, str, str]:
+    """The last frame outside the libraries and the standard library (an error raised inside
+    `requests` or `json` is told where the locustfile called them), else the last one."""
+    library = (sysconfig.get_paths()["stdlib"], "site-packages", "dist-packages")
+    own = [frame for frame in frames if not any(part in frame[0] for part in library)]
+    return (own or frames)[-1]
 
 
 def task_errors(rows: Iterable[Mapping[str, Any]]) -> tuple[TaskError, ...]:

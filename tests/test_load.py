@@ -283,7 +283,11 @@ TRACEBACK = """  File "/venv/locust/user/task.py", line 340, in run
   File "/work/lf.py", line 8, in health
     assert r.json()["status"] == "ok", f"not ok: {r.text}"
            ^^^^^^^^^^^^^^^^^^^^^^^^^^^
+  File "/venv/lib/python3.11/site-packages/locust/contrib/fasthttp.py", line 9, in json
+    return json.loads(self.text)
 """
+"""Frames as locust keeps them (`format_tb`): the last one in a library, where the locustfile's
+line (lf.py:8) is the one to name."""
 
 
 def test_task_errors_read_from_locusts_exception_table_are_faults_no_limit_allows() -> None:
