@@ -166,3 +166,47 @@ def test_a_locustfile_that_is_a_fifo_or_a_device_is_named_as_such(
             f"no result"
         ) in report["reasons"]
     assert "does not exist" not in result.stdout.str()
+
+
+PROCESSES_TESTS = """
+from pathlib import Path
+
+import pytest
+
+
+@pytest.mark.performance
+def test_asserting_in_worker_processes(staging_load):
+    locustfile = Path(__file__).with_name("asserting.py")
+    staging_load.run(locustfile=locustfile, users=2, duration="2s", processes=2)
+
+
+@pytest.mark.smoke
+def test_health(staging_client):
+    assert staging_client.get("/health").status_code == 200
+"""
+
+
+def test_task_errors_of_locust_worker_processes_reach_the_controller_under_xdist(
+    pytester: pytest.Pytester, read_report: Callable[[Path], Report], demo_url: str
+) -> None:
+    """locust's workers send their exceptions to its master, which reports them; the entry
+    rides on the test's report from the xdist worker to the controller, which gates."""
+    pytester.makepyfile(asserting=ASSERTING_LOCUSTFILE, test_processes=PROCESSES_TESTS)
+    report_path = pytester.path / "gate.json"
+    result = pytester.runpytest_subprocess(
+        *INNER_RUN_OPTIONS,
+        "-n",
+        "2",
+        f"--staging-url={demo_url}",
+        f"--staging-report={report_path}",
+        timeout=240,
+    )
+    report = read_report(report_path)
+
+    assert result.ret == 1, result.stdout.str()
+    assert report["verdict"] == "NO-GO"
+    (run,) = report["load"]
+    assert (run["processes"], run["failures"], run["ok"], run["exit_code"]) == (2, 0, False, 1)
+    (error,) = run["task_errors"]
+    assert (error["where"], error["count"] > 0) == ("asserting.py:10", True)
+    assert any(r.startswith("performance: load asserting.py: ") for r in report["reasons"])
