@@ -2,7 +2,9 @@
 
 Both record what they measured for the reports and turn a broken limit into
 a test failure whose message names the metric, the value and the limit; the
-same line becomes a gate reason, because a declared budget is a gate.
+same line becomes a gate reason, because a declared budget is a gate. A load
+test's own cause names its broken limits in brief (the load line's words), so
+the reasons say each in full once.
 """
 
 from __future__ import annotations

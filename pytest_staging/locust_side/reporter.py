@@ -2,7 +2,9 @@
 
 It reports with locust's own numbers, so percentiles are exactly the ones
 locust shows (bucketed, see docs/performance.md): a progress file every
-second and a result file when locust quits. It also stops locust when the
+second and a result file when locust quits, with its failure table and its
+exception table (what the tasks raised, which locust counts apart from
+failed requests). It also stops locust when the
 pytest process that started it is gone, so an aborted run leaves no load
 behind. On a worker (distributed or `--processes`) it does nothing: the
 master holds the aggregated statistics.

@@ -50,8 +50,8 @@ def _trusting(init: Callable[..., None]) -> Callable[..., None]:
     @functools.wraps(init)
     def __init__(self: HttpUser, *args: Any, **kwargs: Any) -> None:
         init(self, *args, **kwargs)
-        if self.client.verify is True:
-            self.client.verify = not INSECURE and (CA_BUNDLE or True)
+        if self.client.verify is True:  # locust's default: certifi
+            self.client.verify = False if INSECURE else (CA_BUNDLE or True)
 
     return __init__
 
