@@ -238,10 +238,25 @@ class _Builder:
         plan = LoadPlan(
             **plan_keys,
             tasks=tuple(LoadTask(**task) for task in tasks),
-            locustfile=self._path.parent / locustfile if locustfile else None,
+            locustfile=self._locustfile(locustfile) if locustfile else None,
         )
         limits = _given(table, "p95_ms", "error_rate", "min_rps", "min_requests")
         return Load(plan, LoadThresholds(**limits))
+
+    def _locustfile(self, name: str) -> Path:
+        """The locustfile `name` names; one that exists but is no regular file (a FIFO, a
+        device, a directory) is refused now, not found out at test time. A missing one is
+        left to the load test, which says so: it may be written by an earlier step."""
+        path = self._path.parent / name
+        if not path.exists() or path.is_file():
+            return path
+        try:
+            files.read_bytes(path, files.MAX_SCHEMA_BYTES)
+        except OSError as exc:
+            raise self._error("load.locustfile", f"cannot read {path}: {exc.strerror}") from None
+        except files.FileRefused as exc:
+            raise self._error("load.locustfile", f"cannot read {path}: {exc}") from None
+        return path
 
     def _soak(self, table: Mapping[str, Any], monitoring: Mapping[str, Any]) -> Soak:
         """Limits as written; the metrics path defaults to the monitoring suite's. A limit on a

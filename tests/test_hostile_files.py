@@ -121,3 +121,22 @@ def test_a_deeply_nested_schema_file_names_the_key_and_the_file(pytester: pytest
     manifest = pytester.makefile(".toml", staging='[envelope]\nschema = "deep.json"\n')
     result = _run_with_manifest(pytester, manifest)
     _assert_refused(pytester, result, "  envelope.schema: *deep.json is nested too deeply to read")
+
+
+@pytest.mark.parametrize(
+    ("name", "problem"),
+    [
+        ("fifo", "it is a FIFO, not a regular file: name a file"),
+        ("/dev/zero", "it is a character device, not a regular file: name a file"),
+        ("load", "it is a directory, not a regular file: name a file"),
+    ],
+    ids=["fifo", "device", "directory"],
+)
+def test_a_locustfile_that_is_not_a_file_is_refused_at_start(
+    pytester: pytest.Pytester, name: str, problem: str
+) -> None:
+    os.mkfifo(pytester.path / "fifo")
+    (pytester.path / "load").mkdir()
+    manifest = pytester.makefile(".toml", staging=f'[load]\nlocustfile = "{name}"\n')
+    result = _run_with_manifest(pytester, manifest)
+    _assert_refused(pytester, result, f"  load.locustfile: cannot read *{name}: {problem}")
