@@ -346,7 +346,8 @@ def test_without_quiet_the_table_and_the_slowest_requests_are_shown(
 def test_the_gate_block_says_the_https_checks_were_skipped_and_why(
     pytester: pytest.Pytester, read_report: Callable[[Path], dict[str, Any]]
 ) -> None:
-    """The bundled security suite on the plain-HTTP demo, whose manifest makes HTTPS optional."""
+    """The bundled security suite on the plain-HTTP demo, whose manifest sets no [security] https
+    on an environment not marked sensitive: the note says so and names the key that requires HTTPS."""
     result = pytester.runpytest(
         *INNER_RUN_OPTIONS,
         "--staging-suites",
@@ -359,8 +360,9 @@ def test_the_gate_block_says_the_https_checks_were_skipped_and_why(
 
     skipped = report["categories"]["security"]["skipped"]
     note = (
-        f"security: {skipped} skipped: the target is plain HTTP and "
-        '[security] https = "optional": HTTPS checks skipped'
+        f"security: {skipped} skipped: the target is plain HTTP, [security] https is not set, "
+        "and environment 'staging' is not marked sensitive: HTTPS checks skipped "
+        '(to require HTTPS, set [security] https = "required")'
     )
     assert result.ret == 0
     assert skipped > 0
