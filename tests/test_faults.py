@@ -845,13 +845,15 @@ def test_a_login_that_gets_no_answer_says_it_was_the_login(
     with serve_faults() as server:
         result, report = gate_run(server.url)
         (login,) = [seen for seen in server.requests if seen.path == "/reset"]
-    line = (
-        "cannot authenticate with the manifest's [auth]: logging in ([auth] login_path): "
-        f"POST /reset: connection reset by 127.0.0.1:{server.port}: did the service crash or "
-        "restart? check its logs"
+    login_line = (
+        "cannot authenticate with the manifest's [[]auth]: logging in ([[]auth] login_path): "
+        f"POST /reset: *127.0.0.1:{server.port}*: did the service crash or restart?*"
     )
     assert login.method == "POST"
-    result.stdout.fnmatch_lines([line])
+    # A reset while the login's body is still being sent reads as a reset or as a close,
+    # as the kernel delivers it: either way the line names the login, never GET /health.
+    result.stdout.fnmatch_lines([f"*{login_line}"])
+    assert "GET /health" not in report["tests"][0].get("cause", "")
     assert [test["outcome"] for test in report["tests"]] == ["error"]
 
 
