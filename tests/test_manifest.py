@@ -589,17 +589,31 @@ def test_auth_true_without_an_auth_table_is_a_manifest_error(tmp_path: Path) -> 
     ]
 
 
-@pytest.mark.parametrize("given_url", ["{url}", "{url}/"])
+@pytest.mark.parametrize(
+    ("manifest_url", "given_url"),
+    [
+        ("http://{host}:{port}", "http://{host}:{port}"),
+        ("http://{host}:{port}", "http://{host}:{port}/"),
+        ("https://{host}:{port}", "http://{host}:{port}"),
+        ("https://{host}", "http://{host}:{port}"),
+        ("http://{host}:{port}", "http://{host}:{port}/v1"),
+    ],
+    ids=["same-url", "trailing-slash", "https-vs-http", "no-port-in-manifest", "path-under-it"],
+)
 def test_the_url_of_a_sensitive_environment_is_sensitive_under_any_name(
-    pytester: pytest.Pytester, demo_url: str, given_url: str
+    pytester: pytest.Pytester, demo_url: str, manifest_url: str, given_url: str
 ) -> None:
+    """Also `http://` of production's `https://` host, an omitted port or a deeper path: no
+    wrong GO with destructive tests run there because the URL was written another way."""
+    host, _, port = demo_url.removeprefix("http://").rpartition(":")
+    production = manifest_url.format(host=host, port=port)
     pytester.makefile(
-        ".toml", staging=f'[environments.production]\nurl = "{demo_url}"\nsensitive = true\n'
+        ".toml", staging=f'[environments.production]\nurl = "{production}"\nsensitive = true\n'
     )
     pytester.makepyfile(DESTRUCTIVE_TESTS)
     result = pytester.runpytest(
         *INNER_RUN_OPTIONS,
-        f"--staging-url={given_url.format(url=demo_url)}",
+        f"--staging-url={given_url.format(host=host, port=port)}",
         "--staging-allow-destructive",
         "-rs",
     )

@@ -510,39 +510,6 @@ DESTRUCTIVE_TESTS = (
 )
 
 
-@pytest.mark.parametrize(
-    ("manifest_url", "given_url"),
-    [
-        ("https://{host}:{port}", "http://{host}:{port}"),
-        ("https://{host}", "http://{host}:{port}"),
-        ("http://{host}:{port}", "http://{host}:{port}/v1"),
-    ],
-    ids=["https-vs-http", "no-port-in-manifest", "path-under-it"],
-)
-def test_another_scheme_port_or_path_of_a_sensitive_host_is_still_sensitive(
-    pytester: pytest.Pytester, demo_url: str, manifest_url: str, given_url: str
-) -> None:
-    """`http://` of production's `https://` host is production: no wrong GO with destructive
-    tests run there because the scheme, an omitted port or a deeper path differed."""
-    host, _, port = demo_url.removeprefix("http://").rpartition(":")
-    production = manifest_url.format(host=host, port=port)
-    pytester.makefile(
-        ".toml", staging=f'[environments.production]\nurl = "{production}"\nsensitive = true\n'
-    )
-    pytester.makepyfile(DESTRUCTIVE_TESTS)
-    result = pytester.runpytest(
-        *INNER_RUN_OPTIONS,
-        f"--staging-url={given_url.format(host=host, port=port)}",
-        "--staging-allow-destructive",
-        "-rs",
-    )
-    assert result.ret == 0
-    result.assert_outcomes(passed=1, skipped=1)
-    result.stdout.fnmatch_lines(
-        ["SKIPPED * withheld: the target is environment 'production', marked sensitive in *"]
-    )
-
-
 def test_another_port_of_a_sensitive_host_is_another_environment(
     pytester: pytest.Pytester, demo_url: str
 ) -> None:
