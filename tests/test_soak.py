@@ -767,9 +767,7 @@ def test_the_error_rate_counts_the_requests_of_all_runs_together() -> None:
 
     verdict = decide(runs, {}, Soak())
 
-    assert verdict.reasons == (
-        "error rate: 3 of 100 requests failed across 2 runs (3%), limit 1%",
-    )
+    assert verdict.reasons == ("error rate: 3 of 100 requests failed across 2 runs (3%), limit 1%",)
     assert decide(runs, {}, Soak(error_rate=5)).go
 
 
