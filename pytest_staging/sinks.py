@@ -221,6 +221,23 @@ class SecretSinks:
         mask_report(report, self._secrets)
         return report
 
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_assertrepr_compare(
+        self, config: pytest.Config, op: str, left: Any, right: Any
+    ) -> list[str] | None:
+        """Explain a comparison from masked copies of its operands. pytest's full diffs (`-vv`,
+        or whenever `CI` is set) wrap long strings at their spaces, which cuts a secret into
+        pieces that no sink can match afterwards; a copy holds no secret to cut."""
+        masked_left, masked_right = redacted(left, self._secrets), redacted(right, self._secrets)
+        if masked_left is left and masked_right is right:
+            return None
+        # This hook again, which gives way to pytest's own on values with nothing to mask; like
+        # pytest, take the first explanation of the implementations, tryfirst ones first.
+        explanations: list[list[str] | None] = config.hook.pytest_assertrepr_compare(
+            config=config, op=op, left=masked_left, right=masked_right
+        )
+        return next((lines for lines in explanations if lines), None)
+
     @pytest.hookimpl(wrapper=True, tryfirst=True)
     def pytest_make_collect_report(
         self,
