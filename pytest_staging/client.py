@@ -46,7 +46,7 @@ from pytest_staging import timing
 from pytest_staging.readiness import certificate_problem
 from pytest_staging.recording import RequestLog, RequestRecord
 from pytest_staging.redaction import printable, shown
-from pytest_staging.retrying import _NO_RESPONSE, RetryPolicy, RetryTransport
+from pytest_staging.retrying import RetryPolicy, RetryTransport, closed_without_answer
 from pytest_staging.sinks import wire_event_hooks
 from pytest_staging.target import address
 from pytest_staging.tls import cause_of
@@ -443,17 +443,17 @@ def _cause(exc: httpx.RequestError, request: httpx.Request) -> str:
     if template is not None:
         return template.format(where=where, detail=detail)
     if isinstance(exc, httpx.RemoteProtocolError):
-        return _protocol_cause(str(exc), where, detail)
+        return _protocol_cause(exc, where, detail)
     return _network_cause(exc, cause_of(exc, OSError), url.host, where, detail)
 
 
-def _protocol_cause(message: str, where: str, detail: str) -> str:
-    if _NO_RESPONSE in message:
+def _protocol_cause(exc: httpx.RemoteProtocolError, where: str, detail: str) -> str:
+    if closed_without_answer(exc):
         return (
             f"{where} closed the connection without answering: did the service crash or "
             "restart? check its logs"
         )
-    if "complete message body" in message:
+    if "complete message body" in str(exc):
         return (
             f"{where} closed the connection before the whole answer arrived ({detail}): "
             "check the service's logs"

@@ -26,6 +26,16 @@ class FileRefused(ValueError):
     """The path names something that is not a readable file of a sensible size."""
 
 
+READ_ERRORS = (OSError, FileRefused)
+"""What `read_bytes` raises: the system's refusal, or ours."""
+
+
+def unreadable(error: OSError | FileRefused) -> str:
+    """Why a path could not be read, as every message shows it: the system's words for an
+    OS error (`No such file or directory`), ours for a refused file."""
+    return (error.strerror or str(error)) if isinstance(error, OSError) else str(error)
+
+
 _KINDS = {
     stat.S_ISDIR: "a directory",
     stat.S_ISFIFO: "a FIFO",

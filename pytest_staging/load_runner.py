@@ -80,9 +80,8 @@ def _check_locustfile(path: Path) -> None:
         files.read_bytes(path, MAX_LOCUSTFILE_BYTES)  # refuses by kind without blocking
     except FileNotFoundError:
         raise LoadError(f"locustfile {path} does not exist") from None
-    except (files.FileRefused, OSError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
-        raise LoadError(f"locustfile {path}: {reason}") from None
+    except files.READ_ERRORS as exc:
+        raise LoadError(f"locustfile {path}: {files.unreadable(exc)}") from None
 
 
 def locust_command(plan: LoadPlan, locustfile: Path, url: str) -> list[str]:

@@ -311,10 +311,8 @@ def load(path: Path) -> Manifest:
         from pytest_staging.manifest_builder import build
 
         return build(path, document)
-    except OSError as exc:
-        raise ManifestError(path, [f"cannot read it: {exc.strerror or exc}"]) from None
-    except files.FileRefused as exc:
-        raise ManifestError(path, [f"cannot read it: {exc}"]) from None
+    except files.READ_ERRORS as exc:
+        raise ManifestError(path, [f"cannot read it: {files.unreadable(exc)}"]) from None
     except tomllib.TOMLDecodeError as exc:
         raise ManifestError(path, [f"not valid TOML: {exc}"]) from None
     except UnicodeDecodeError as exc:

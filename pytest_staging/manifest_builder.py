@@ -101,10 +101,8 @@ def _reason(error: BaseException) -> str:
         return f"the file has nothing at {error.ref}"
     while error.__cause__ is not None and type(error).__module__.startswith("referencing"):
         error = error.__cause__
-    if isinstance(error, OSError):
-        return f"cannot read it: {error.strerror or error}"
-    if isinstance(error, files.FileRefused):
-        return f"cannot read it: {error}"
+    if isinstance(error, files.READ_ERRORS):
+        return f"cannot read it: {files.unreadable(error)}"
     return f"{type(error).__name__}: {error}"
 
 
@@ -252,10 +250,9 @@ class _Builder:
             return path
         try:
             files.read_bytes(path, files.MAX_SCHEMA_BYTES)
-        except OSError as exc:
-            raise self._error("load.locustfile", f"cannot read {path}: {exc.strerror}") from None
-        except files.FileRefused as exc:
-            raise self._error("load.locustfile", f"cannot read {path}: {exc}") from None
+        except files.READ_ERRORS as exc:
+            problem = f"cannot read {path}: {files.unreadable(exc)}"
+            raise self._error("load.locustfile", problem) from None
         return path
 
     def _soak(self, table: Mapping[str, Any], monitoring: Mapping[str, Any]) -> Soak:
@@ -285,10 +282,8 @@ class _Builder:
             return self._schemas[file]
         try:
             schema = json.loads(files.read_bytes(file, files.MAX_SCHEMA_BYTES).decode("utf-8"))
-        except OSError as exc:
-            raise self._error(key, f"cannot read {file}: {exc.strerror or exc}") from None
-        except files.FileRefused as exc:
-            raise self._error(key, f"cannot read {file}: {exc}") from None
+        except files.READ_ERRORS as exc:
+            raise self._error(key, f"cannot read {file}: {files.unreadable(exc)}") from None
         except RecursionError:
             raise self._error(key, f"{file} is nested too deeply to read") from None
         except (ValueError, UnicodeDecodeError) as exc:

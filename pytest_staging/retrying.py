@@ -71,6 +71,11 @@ _NO_RESPONSE = "without sending a response"
 """httpcore's words when the server closed the connection before answering."""
 
 
+def closed_without_answer(exc: BaseException) -> bool:
+    """The server closed the connection before any answer (httpcore says so only in words)."""
+    return isinstance(exc, httpx.RemoteProtocolError) and _NO_RESPONSE in str(exc)
+
+
 @dataclass(frozen=True)
 class RetryPolicy:
     """How often, on what and for how long a request is tried again."""
@@ -102,9 +107,7 @@ def transient_error(exc: BaseException) -> bool:
         return True
     if isinstance(exc, httpx.ConnectError):
         return ssl_error_in(exc) is None
-    if isinstance(exc, httpx.RemoteProtocolError):
-        return _NO_RESPONSE in str(exc)
-    return False
+    return closed_without_answer(exc)
 
 
 def retry_after_s(response: httpx.Response, now: datetime | None = None) -> float | None:

@@ -36,10 +36,8 @@ def read(path: str | Path) -> dict[str, Any]:
         data = files.read_bytes(Path(path).expanduser(), files.MAX_REPORT_BYTES)
     except RuntimeError:  # ~user that does not exist
         raise ReportFileError(f"{shown!r} cannot be read: cannot expand '~' in this path") from None
-    except files.FileRefused as exc:
-        raise ReportFileError(f"{shown!r} cannot be read: {exc}") from None
-    except OSError as exc:
-        raise ReportFileError(f"{shown!r} cannot be read: {exc.strerror or exc}") from None
+    except files.READ_ERRORS as exc:
+        raise ReportFileError(f"{shown!r} cannot be read: {files.unreadable(exc)}") from None
     try:
         document = json.loads(data.decode("utf-8"))
     except ValueError as exc:  # UnicodeDecodeError too
