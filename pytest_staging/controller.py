@@ -378,17 +378,10 @@ class GateController:
         )
 
     def _write_report(self, outcome: GateOutcome) -> None:
-        path = self._settings.report_path
-        if path is None:
-            return
         from pytest_staging.report import json_report
 
-        try:
-            json_report.write(path, json_report.build(outcome))
-        except OSError as exc:
-            self._write_line(
-                f"staging: could not write --staging-report {path}: {exc.strerror or exc}", red=True
-            )
+        for problem in json_report.publish(outcome, self._settings.report_path):
+            self._write_line(problem, red=True)
 
     def _write_summaries(self, outcome: GateOutcome) -> None:
         from pytest_staging.report import markdown
@@ -463,15 +456,10 @@ class VerdictGuard:
             environment=target.environment if target else "unknown",
             interrupted=True,
         )
-        problems = list(markdown.publish(outcome, self._summary, environ))
-        if self._report is not None:
-            try:
-                json_report.write(self._report, json_report.build(outcome))
-            except OSError as exc:
-                problems.append(
-                    f"staging: could not write --staging-report {self._report}: "
-                    f"{exc.strerror or exc}"
-                )
+        problems = [
+            *markdown.publish(outcome, self._summary, environ),
+            *json_report.publish(outcome, self._report),
+        ]
         for problem in problems:
             sys.stderr.write(f"{problem}\n")
 

@@ -24,7 +24,6 @@ Heavy modules (httpx, tenacity, jsonschema, the demo) load only when needed.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import os
 from typing import TYPE_CHECKING, Any
@@ -148,9 +147,8 @@ def _report_usage_error(config: pytest.Config, error: pytest.UsageError) -> None
     from pytest_staging.report import json_report, markdown
 
     outcome = early_outcome(f"usage error: {error}", exit_code=pytest.ExitCode.USAGE_ERROR)
-    with contextlib.suppress(OSError):  # the usage error itself is what the user must see
-        if report is not None:
-            json_report.write(report, json_report.build(outcome))
+    # A file that cannot be written is not reported: the usage error is what the user must see.
+    json_report.publish(outcome, report)
     markdown.publish(outcome, summary)
 
 

@@ -178,6 +178,18 @@ def _dumps(document: dict[str, Any]) -> str:
     return text.replace(f'"{placeholder}"', f"[\n{lines}\n  ]", 1)
 
 
+def publish(outcome: GateOutcome, path: Path | None) -> list[str]:
+    """Write the report of `outcome` to `path`, if one is given; returns the message for a
+    file that could not be written (as `markdown.publish` does for the summaries)."""
+    if path is None:
+        return []
+    try:
+        write(path, build(outcome))
+    except OSError as exc:
+        return [f"staging: could not write --staging-report {path}: {exc.strerror or exc}"]
+    return []
+
+
 def write(path: Path, document: dict[str, Any]) -> None:
     """Write `document` to `path`, secrets masked (see `files.write_text`: atomic for a
     file, through for a device or FIFO, a symlink followed)."""
