@@ -19,8 +19,8 @@ from pathlib import Path
 
 from _common import demo, median, print_table, verdict, wait_for_quiet
 
-from pytest_staging.load_plan import LoadPlan, LoadTask, generated_locustfile
-from pytest_staging.load_runner import run_load
+from pytest_staging.load.plan import LoadPlan, LoadTask, generated_locustfile
+from pytest_staging.load.runner import run_load
 
 HTTP_USER = """
 from locust import HttpUser, constant, task

@@ -43,7 +43,7 @@ INTERVAL_S = 0.0005
 def our_roots() -> tuple[str, ...]:
     """Folders whose code counts as ours: the package and the installed bundled suites."""
     import pytest_staging
-    from pytest_staging.bundled_suites import suites_dir
+    from pytest_staging.run.bundled_suites import suites_dir
 
     return (str(Path(pytest_staging.__file__).parent) + "/", str(suites_dir()) + "/")
 

@@ -34,7 +34,7 @@ TO_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
 def ours_p50(url: str) -> float:
     import httpx
 
-    from pytest_staging.sampling import sample
+    from pytest_staging.performance.sampling import sample
 
     with httpx.Client(base_url=url) as client:
         result = sample(client, "GET", PATH, samples=SAMPLES, concurrency=CONCURRENCY)

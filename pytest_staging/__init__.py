@@ -4,12 +4,30 @@ The pytest plugin itself lives in `pytest_staging.plugin` (loaded through the
 `pytest11` entry point). This package exports what tests import directly:
 the response assertions and the target type. They are imported on first use,
 because pytest imports this package in every run, with a target or without.
+
+The subpackages, from the entry points down (each imports only from those below it;
+`lint-imports` checks it):
+
+- `plugin`, `fixtures`, `cli`: what pytest and the command line call;
+- `soak`: the gate run again and again, its trends judged;
+- `run`: a gated pytest run: the controller, each test's data, the masking, the guard;
+- `report`: the finished run rendered (terminal, JSON, Markdown, JUnit, HTML), saved
+  reports read back and compared;
+- `performance`: latency sampled and summarised, budgets and load runs held to limits;
+- `http`: the target, the session client, its retries, TLS, login and readiness;
+- `settings`: every option resolved once, from the command line down to the manifest;
+- `manifest`: the service's description read, checked and built into records;
+- `load`: a locust run planned, run in a subprocess and read back;
+- the leaves: `gate` (the verdict), `assertions`, `phase_log`, `redaction`,
+  `json_pointer`, `durations`, `timing`, `files`, `markers`, `exports`, `schemas`, and
+  the bundled `demo` service.
 """
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from pytest_staging.exports import lazy
 
 if TYPE_CHECKING:
     from pytest_staging.assertions import (
@@ -20,17 +38,7 @@ if TYPE_CHECKING:
         json_at,
         json_body,
     )
-    from pytest_staging.target import StagingTarget
-
-_EXPORTED_FROM = {
-    "StagingTarget": "pytest_staging.target",
-    "assert_envelope": "pytest_staging.assertions",
-    "assert_health": "pytest_staging.assertions",
-    "assert_schema": "pytest_staging.assertions",
-    "assert_status": "pytest_staging.assertions",
-    "json_at": "pytest_staging.assertions",
-    "json_body": "pytest_staging.assertions",
-}
+    from pytest_staging.http.target import StagingTarget
 
 __all__ = [
     "StagingTarget",
@@ -42,15 +50,10 @@ __all__ = [
     "json_body",
 ]
 
-
-def __getattr__(name: str) -> Any:
-    module = _EXPORTED_FROM.get(name)
-    if module is None:
-        raise AttributeError(f"module 'pytest_staging' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *__all__})
+__getattr__, __dir__ = lazy(
+    __name__,
+    {
+        "StagingTarget": "pytest_staging.http.target",
+        **dict.fromkeys(__all__[1:], "pytest_staging.assertions"),
+    },
+)

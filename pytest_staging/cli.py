@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from pytest_staging import baseline
 from pytest_staging.demo.modes import DEMO_MODES
+from pytest_staging.report import baseline
 from pytest_staging.soak import durations
 
 DEFAULT_URL = "https://staging.example.com"
@@ -203,22 +203,21 @@ def _add_report_commands(commands: argparse._SubParsersAction[argparse.ArgumentP
 
 
 def _read_report(path: Path) -> dict[str, Any]:
-    from pytest_staging import saved_report
+    from pytest_staging.report import saved
 
     try:
-        return saved_report.read(path)
-    except saved_report.ReportFileError as exc:
+        return saved.read(path)
+    except saved.ReportFileError as exc:
         raise CommandError(str(exc)) from None
 
 
 def _gate(args: argparse.Namespace) -> int:
     """Re-print a saved run's verdict; its exit code is the verdict."""
-    from pytest_staging import saved_report
-    from pytest_staging.controller import INSECURE_WARNING
-    from pytest_staging.report import markdown, terminal
+    from pytest_staging.report import markdown, saved, terminal
+    from pytest_staging.run.controller import INSECURE_WARNING
 
     document = _read_report(args.report)
-    outcome = saved_report.outcome(document)
+    outcome = saved.outcome(document)
     if args.markdown:
         print(markdown.summary(outcome), end="")
     else:
@@ -238,7 +237,7 @@ def _gate(args: argparse.Namespace) -> int:
 
 
 def _compare(args: argparse.Namespace) -> int:
-    from pytest_staging.comparison import compare, target_difference
+    from pytest_staging.report.comparison import compare, target_difference
 
     old, new = _read_report(args.old), _read_report(args.new)
     difference = target_difference(old, new)
@@ -300,7 +299,7 @@ def _soak(args: argparse.Namespace) -> int:
 def _locustfile(args: argparse.Namespace) -> int:
     """Print or write the generated locustfile of the manifest's `[load]` tasks."""
     from pytest_staging import manifest
-    from pytest_staging.load_plan import generated_locustfile
+    from pytest_staging.load.plan import generated_locustfile
 
     try:
         declared = manifest.load(args.manifest).load

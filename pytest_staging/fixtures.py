@@ -8,18 +8,17 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from pytest_staging.evidence import EVIDENCE_KEY
-from pytest_staging.recording import LOG_KEY
-from pytest_staging.settings import SETTINGS_KEY, StagingSettings
-from pytest_staging.target import NO_TARGET_MESSAGE, StagingTarget
+from pytest_staging.http.target import NO_TARGET_MESSAGE, StagingTarget
+from pytest_staging.phase_log import PHASE_LOG_KEY
+from pytest_staging.settings.resolution import SETTINGS_KEY, StagingSettings
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
 
     import httpx
 
-    from pytest_staging.manifest import Manifest
-    from pytest_staging.measuring import StagingLatency, StagingLoad
+    from pytest_staging.manifest.records import Manifest
+    from pytest_staging.performance.budgets import StagingLatency, StagingLoad
 
 
 @pytest.fixture(scope="session")
@@ -46,11 +45,9 @@ def _session_client(
     config: pytest.Config, settings: StagingSettings, target: StagingTarget
 ) -> httpx.Client:
     """A client timed into the run's request log, its retries reported to the running test."""
-    from pytest_staging.client import build_client
+    from pytest_staging.http.client import build_client
 
-    return build_client(
-        settings, target, config.stash[LOG_KEY], evidence=config.stash[EVIDENCE_KEY]
-    )
+    return build_client(settings, target, config.stash[PHASE_LOG_KEY], retry=True)
 
 
 @pytest.fixture(scope="session")
@@ -84,7 +81,7 @@ def staging_auth_client(
     """A client that carries the manifest's `[auth]` credentials: the token from a login,
     HTTP Basic, or the `--staging-token`. Fails (for the tests that need it) when a
     credential variable is missing or the login is refused."""
-    from pytest_staging.auth import CannotAuthenticate, authenticate
+    from pytest_staging.http.auth import CannotAuthenticate, authenticate
 
     try:
         settings, target = authenticate(staging_settings, staging_target, staging_anonymous_client)
@@ -101,11 +98,11 @@ def staging_latency(
     """Sample a request N times with bounded concurrency and check its percentiles:
     `staging_latency.assert_within(staging_latency.sample("/api/items"), p95_ms=200)`.
     Defaults (samples, concurrency) come from the manifest's `[performance]` table."""
-    from pytest_staging.measuring import StagingLatency
+    from pytest_staging.performance.budgets import StagingLatency
 
     performance = staging_settings.manifest.performance
-    evidence = pytestconfig.stash[EVIDENCE_KEY]
-    return StagingLatency(staging_client, evidence, performance.samples, performance.concurrency)
+    phase_log = pytestconfig.stash[PHASE_LOG_KEY]
+    return StagingLatency(staging_client, phase_log, performance.samples, performance.concurrency)
 
 
 @pytest.fixture
@@ -117,13 +114,13 @@ def staging_load(
 ) -> StagingLoad:
     """Run locust (in a subprocess) against the target and check its thresholds:
     `staging_load.from_manifest()` or `staging_load.run(tasks=["/api/items"], users=20, ...)`."""
-    from pytest_staging.measuring import StagingLoad
+    from pytest_staging.performance.budgets import StagingLoad
 
     return StagingLoad(
         staging_settings,
         staging_target,
         lambda: tmp_path_factory.mktemp("staging-load"),
-        pytestconfig.stash[EVIDENCE_KEY],
+        pytestconfig.stash[PHASE_LOG_KEY],
         _terminal_writer(pytestconfig),
     )
 

@@ -22,7 +22,7 @@ from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal
 from enum import IntEnum
 from typing import Literal
 
-Outcome = Literal["passed", "failed", "error", "skipped", "xfailed", "xpassed"]
+TestOutcome = Literal["passed", "failed", "error", "skipped", "xfailed", "xpassed"]
 OTHER = "other"
 
 
@@ -42,7 +42,7 @@ class TestRecord:
     __test__ = False
 
     nodeid: str
-    outcome: Outcome
+    outcome: TestOutcome
     categories: tuple[str, ...] = (OTHER,)
     critical: bool = False
     duration_s: float = 0.0

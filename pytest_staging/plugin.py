@@ -14,9 +14,9 @@ Lifecycle, top to bottom:
   in every xdist worker), destructive tests withheld unless allowed.
 - `pytest_deselected`: the tests the user's selection left out, counted where
   collection happens; each xdist worker hands its count back when it finishes.
-- with a target, `ReportCarrier` (controller and workers): the reports carry
+- with a target, `ReportDataWriter` (controller and workers): the reports carry
   the test's categories, criticality and requests, so the controller counts
-  the same with and without xdist; and `SecretSinks` (controller and workers):
+  the same with and without xdist; and `SecretMasking` (controller and workers):
   every secret the run knows is masked in what pytest and its plugins render
   (failures, captured output, logs, warnings, pytest-metadata's table).
 Heavy modules (httpx, tenacity, jsonschema, the demo) load only when needed.
@@ -30,8 +30,6 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from pytest_staging import bundled_suites
-from pytest_staging import settings as settings_module
 from pytest_staging.fixtures import (
     staging_anonymous_client,
     staging_auth_client,
@@ -43,16 +41,18 @@ from pytest_staging.fixtures import (
     staging_target,
 )
 from pytest_staging.markers import CRITICAL, MARKERS
-from pytest_staging.options import add_options
 from pytest_staging.redaction import redactor
-from pytest_staging.settings import DESELECTED_KEY, SETTINGS_KEY, StagingSettings
+from pytest_staging.run import bundled_suites
+from pytest_staging.settings import resolution as settings_module
+from pytest_staging.settings.options import add_options
+from pytest_staging.settings.resolution import DESELECTED_KEY, SETTINGS_KEY, StagingSettings
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from xdist.workermanage import WorkerController
 
-    from pytest_staging.controller import GateController
+    from pytest_staging.run.controller import GateController
 
 __all__ = [
     "staging_anonymous_client",
@@ -94,8 +94,8 @@ def pytest_load_initial_conftests(
         return
     if not settings_module.names_target(early_config, options=options):
         return
-    from pytest_staging.controller import EARLY_NO_GO, VerdictGuard
     from pytest_staging.gate import ExitCode
+    from pytest_staging.run.controller import EARLY_NO_GO, VerdictGuard
 
     guard = VerdictGuard(
         settings_module.report_path(early_config, options=options),
@@ -143,10 +143,10 @@ def _report_usage_error(config: pytest.Config, error: pytest.UsageError) -> None
     """Bad input never loses the reports: write a NO-GO that names the problem."""
     report = settings_module.report_path(config)
     summary = settings_module.report_path(config, name="summary_md")
-    from pytest_staging.outcome import early_outcome
     from pytest_staging.report import json_report, markdown
+    from pytest_staging.report.finished_run import finished_early
 
-    outcome = early_outcome(f"usage error: {error}", exit_code=pytest.ExitCode.USAGE_ERROR)
+    outcome = finished_early(f"usage error: {error}", exit_code=pytest.ExitCode.USAGE_ERROR)
     # A file that cannot be written is not reported: the usage error is what the user must see.
     json_report.publish(outcome, report)
     markdown.publish(outcome, summary)
@@ -158,12 +158,11 @@ def _is_worker(config: pytest.Config) -> bool:
 
 def _activate(config: pytest.Config, settings: StagingSettings) -> StagingSettings:
     """Point the run at its target and, on the controller, set up the gate."""
-    from pytest_staging.carrier import CARRIER_PLUGIN, ReportCarrier
-    from pytest_staging.controller import CONTROLLER_PLUGIN, GateController
-    from pytest_staging.evidence import EVIDENCE_KEY, EvidenceLog
-    from pytest_staging.recording import LOG_KEY, RequestLog
-    from pytest_staging.sinks import SINKS_PLUGIN, SecretSinks, configured_secrets
-    from pytest_staging.target import StagingTarget
+    from pytest_staging.http.target import StagingTarget
+    from pytest_staging.phase_log import PHASE_LOG_KEY, PhaseLog
+    from pytest_staging.run.controller import CONTROLLER_PLUGIN, GateController
+    from pytest_staging.run.masking import MASKING_PLUGIN, SecretMasking, configured_secrets
+    from pytest_staging.run.report_data import REPORT_DATA_PLUGIN, ReportDataWriter
 
     if _is_worker(config):
         workerinput: dict[str, Any] = config.workerinput  # type: ignore[attr-defined]
@@ -174,11 +173,10 @@ def _activate(config: pytest.Config, settings: StagingSettings) -> StagingSettin
     target = StagingTarget.from_url(settings.url, settings.environment)
     redactor.register([*settings.secrets(), *target.secrets(), *configured_secrets(settings)])
     config.add_cleanup(redactor.clear)
-    config.pluginmanager.register(SecretSinks(config), SINKS_PLUGIN)
-    requests = config.stash[LOG_KEY] = RequestLog()
-    evidence = config.stash[EVIDENCE_KEY] = EvidenceLog()
-    carrier = ReportCarrier(settings.categories, requests, evidence)
-    config.pluginmanager.register(carrier, CARRIER_PLUGIN)
+    config.pluginmanager.register(SecretMasking(config), MASKING_PLUGIN)
+    phase_log = config.stash[PHASE_LOG_KEY] = PhaseLog()
+    carrier = ReportDataWriter(settings.categories, phase_log)
+    config.pluginmanager.register(carrier, REPORT_DATA_PLUGIN)
     if not _is_worker(config):
         controller = GateController(config, settings, target)
         config.pluginmanager.register(controller, CONTROLLER_PLUGIN)
@@ -191,7 +189,7 @@ def _activate(config: pytest.Config, settings: StagingSettings) -> StagingSettin
 def _register_html(config: pytest.Config, controller: GateController) -> None:
     """Our pytest-html hooks exist only when pytest-html is loaded and writes a report."""
     if config.pluginmanager.hasplugin("html") and config.getoption("htmlpath", None):
-        from pytest_staging.report.html import HTML_PLUGIN, HtmlHooks
+        from pytest_staging.run.html_hooks import HTML_PLUGIN, HtmlHooks
 
         config.pluginmanager.register(HtmlHooks(controller), HTML_PLUGIN)
 
@@ -241,7 +239,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     `--nf` still apply after it."""
     settings = config.stash.get(SETTINGS_KEY, None)
     if settings is not None and settings.active:
-        from pytest_staging.guard import withhold_destructive
+        from pytest_staging.run.destructive import withhold_destructive
 
         items.sort(key=_gate_order)
         withhold_destructive(items, settings)

@@ -11,10 +11,9 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from inner_run import INNER_RUN_OPTIONS
 
-from pytest_staging import baseline
-from pytest_staging.baseline import FLOOR_MS, MIN_SAMPLES, Baseline
-from pytest_staging.outcome import early_outcome
-from pytest_staging.report import json_report
+from pytest_staging.report import baseline, json_report
+from pytest_staging.report.baseline import FLOOR_MS, MIN_SAMPLES, Baseline
+from pytest_staging.report.finished_run import finished_early
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
@@ -36,7 +35,7 @@ def stats(p95_ms: float, count: int = 20) -> dict[str, Any]:
 
 def valid_report(latency: Mapping[str, Mapping[str, Any]]) -> Report:
     """A report as --staging-report writes it, with the given latency section."""
-    outcome = early_outcome("built by hand", exit_code=1, target_url="http://127.0.0.1:9")
+    outcome = finished_early("built by hand", exit_code=1, target_url="http://127.0.0.1:9")
     return json_report.build(dataclasses.replace(outcome, latency=latency))
 
 

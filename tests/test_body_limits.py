@@ -13,7 +13,7 @@ import pytest
 from fault_servers import Script, serve_faults
 from inner_run import INNER_RUN_OPTIONS
 
-from pytest_staging.client import DEFAULT_MAX_BODY_BYTES
+from pytest_staging.http.client import DEFAULT_MAX_BODY_BYTES
 
 BOMB_TEST = """
 import resource
@@ -34,7 +34,7 @@ def test_large(staging_client):
     staging_client.get("/huge")
 """
 CHILD_TIMEOUT_S = 120.0
-BODY_TOO_LARGE = "pytest_staging.client.BodyTooLarge"
+BODY_TOO_LARGE = "pytest_staging.http.client.BodyTooLarge"
 LIMIT = f"{DEFAULT_MAX_BODY_BYTES // (1024 * 1024)} MiB"
 
 

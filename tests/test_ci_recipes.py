@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import pytest
 from ruamel.yaml import YAML
 
-from pytest_staging.options import OPTIONS
+from pytest_staging.settings.options import OPTIONS
 
 if TYPE_CHECKING:
     from collections.abc import Iterator

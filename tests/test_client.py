@@ -19,12 +19,12 @@ import httpx
 import pytest
 import trustme
 
-from pytest_staging.client import TimedTransport, build_client, proxy_for, tls_verify
 from pytest_staging.demo.modes import DEMO_PASSWORD, DEMO_USERNAME
-from pytest_staging.recording import RequestLog, RequestRecord
+from pytest_staging.http.client import TimedTransport, build_client, proxy_for, tls_verify
+from pytest_staging.http.target import StagingTarget
+from pytest_staging.phase_log import PhaseLog, RequestRecord
 from pytest_staging.redaction import Secret
-from pytest_staging.settings import StagingSettings
-from pytest_staging.target import StagingTarget
+from pytest_staging.settings.resolution import StagingSettings
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -66,12 +66,12 @@ def echo_port() -> Iterator[int]:
 
 
 @pytest.fixture
-def log() -> RequestLog:
-    return RequestLog()
+def log() -> PhaseLog:
+    return PhaseLog()
 
 
 @pytest.fixture
-def connect(log: RequestLog) -> Iterator[Connect]:
+def connect(log: PhaseLog) -> Iterator[Connect]:
     """Builds session clients into `log` the way the plugin does, and closes them all."""
     clients: list[httpx.Client] = []
 
@@ -94,12 +94,12 @@ def login(client: httpx.Client) -> str:
     return token
 
 
-def test_every_request_lands_in_the_log(demo_url: str, connect: Connect, log: RequestLog) -> None:
+def test_every_request_lands_in_the_log(demo_url: str, connect: Connect, log: PhaseLog) -> None:
     client = connect(demo_url)
     client.get("/api/items", params={"page": 2, "per_page": 5})
     client.get("/api/items/999")
     client.post("/api/items", json={"name": "x", "price": 1})
-    records = log.take()
+    records = log.take().requests
     assert [(r.method, r.path, r.status, r.error) for r in records] == [
         ("GET", "/api/items", 200, None),
         ("GET", "/api/items/999", 404, None),
@@ -107,11 +107,11 @@ def test_every_request_lands_in_the_log(demo_url: str, connect: Connect, log: Re
     ]
     assert all(record.duration_ms > 0 for record in records)
     assert records[0].name == "GET /api/items"
-    assert log.take() == []
+    assert log.take().requests == []
 
 
 def test_the_log_keeps_the_last_answer_until_it_is_taken(
-    demo_url: str, connect: Connect, log: RequestLog
+    demo_url: str, connect: Connect, log: PhaseLog
 ) -> None:
     client = connect(demo_url)
     client.get("/health")
@@ -122,14 +122,14 @@ def test_the_log_keeps_the_last_answer_until_it_is_taken(
     assert log.last_response is None
 
 
-def test_a_connection_error_is_recorded_without_a_status(connect: Connect, log: RequestLog) -> None:
+def test_a_connection_error_is_recorded_without_a_status(connect: Connect, log: PhaseLog) -> None:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     client = connect(f"http://127.0.0.1:{port}")
     with pytest.raises(httpx.ConnectError):
         client.get("/health?probe=1")
-    [record] = log.take()
+    [record] = log.take().requests
     assert (record.method, record.path, record.status, record.error) == (
         "GET",
         "/health",
@@ -238,15 +238,15 @@ def test_secrets_mask_themselves() -> None:
 
 
 def test_a_stream_is_recorded_only_when_its_body_is_closed(
-    demo_url: str, connect: Connect, log: RequestLog
+    demo_url: str, connect: Connect, log: PhaseLog
 ) -> None:
     client = connect(demo_url)
     with client.stream("GET", "/api/items") as response:
         assert response.status_code == 200
-        assert log.take() == []
+        assert log.take().requests == []
         next(response.iter_bytes(chunk_size=16))
-        assert log.take() == []
-    [record] = log.take()
+        assert log.take().requests == []
+    [record] = log.take().requests
     assert (record.method, record.path, record.status, record.error) == (
         "GET",
         "/api/items",
@@ -258,7 +258,7 @@ def test_a_stream_is_recorded_only_when_its_body_is_closed(
 def test_the_duration_runs_until_the_body_is_closed(demo_url: str) -> None:
     """On a fake clock: reading the whole body closes it, so time after the read is not counted."""
     now = [50.0]
-    log = RequestLog()
+    log = PhaseLog()
     transport = TimedTransport(httpx.HTTPTransport(), log, clock=lambda: now[0])
     with (
         httpx.Client(base_url=demo_url, transport=transport) as client,
@@ -267,7 +267,7 @@ def test_the_duration_runs_until_the_body_is_closed(demo_url: str) -> None:
         now[0] += 0.25
         response.read()
         now[0] += 1.0
-    assert log.take() == [RequestRecord("GET", "/health", 200, 250.0)]
+    assert log.take().requests == [RequestRecord("GET", "/health", 200, 250.0)]
 
 
 def test_url_credentials_are_masked_in_both_their_forms() -> None:

@@ -18,10 +18,10 @@ import pytest
 from fault_servers import Script, serve_faults
 from inner_run import INNER_RUN_OPTIONS
 
-from pytest_staging.client import DEADLINE_TIMEOUTS, _DeadlineBackend, build_client
-from pytest_staging.recording import RequestLog
-from pytest_staging.settings import StagingSettings
-from pytest_staging.target import StagingTarget
+from pytest_staging.http.client import DEADLINE_TIMEOUTS, _DeadlineBackend, build_client
+from pytest_staging.http.target import StagingTarget
+from pytest_staging.phase_log import PhaseLog
+from pytest_staging.settings.resolution import StagingSettings
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -102,7 +102,7 @@ def test_the_session_client_reads_through_the_deadline_backend() -> None:
     """The deadline reaches httpx's private pool: if httpx moves it, this fails first."""
     settings = StagingSettings(url="http://127.0.0.1:1")
     target = StagingTarget.from_url(settings.url, "staging")
-    with build_client(settings, target, RequestLog()) as client:
+    with build_client(settings, target, PhaseLog()) as client:
         pool = client._transport._inner._inner._pool  # type: ignore[attr-defined]
         assert isinstance(pool._network_backend, _DeadlineBackend)
 

@@ -26,7 +26,7 @@ import pytest_staging
 from pytest_staging import cli, manifest, plugin, schemas
 from pytest_staging.demo.modes import DEMO_MODES
 from pytest_staging.markers import MARKERS
-from pytest_staging.options import CATEGORIES_INI, OPTIONS
+from pytest_staging.settings.options import CATEGORIES_INI, OPTIONS
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator

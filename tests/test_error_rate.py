@@ -21,9 +21,9 @@ from inner_run import INNER_RUN_OPTIONS
 
 from pytest_staging import gate
 from pytest_staging.gate import RunSnapshot, TestRecord
-from pytest_staging.outcomes import OutcomeCollector
-from pytest_staging.recording import failed
-from pytest_staging.settings import BUILTIN_CATEGORIES, DEFAULT_THRESHOLDS
+from pytest_staging.phase_log import failed
+from pytest_staging.run.test_records import RecordCollector
+from pytest_staging.settings.resolution import BUILTIN_CATEGORIES, DEFAULT_THRESHOLDS
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -80,7 +80,7 @@ def test_failed_means_no_answer_or_a_status_of_500_or_more(
 
 
 def test_the_collector_counts_every_attempt_of_every_phase() -> None:
-    collector = OutcomeCollector()
+    collector = RecordCollector()
     for when, statuses in (("setup", (503, 200)), ("call", (None, 404, 500))):
         report = pytest.TestReport("t.py::x", ("t.py", 0, "x"), {}, "passed", None, when, [])
         requests = [

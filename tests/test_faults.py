@@ -35,7 +35,7 @@ import pytest
 from fault_servers import HUGE_BYTES, Script, refusing_port, serve_faults
 from inner_run import INNER_RUN_OPTIONS
 
-from pytest_staging.settings import StagingSettings
+from pytest_staging.settings.resolution import StagingSettings
 
 if TYPE_CHECKING:
     from collections.abc import Iterator

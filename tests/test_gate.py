@@ -6,7 +6,7 @@ import pytest
 
 from pytest_staging import gate
 from pytest_staging.gate import ExitCode, RunSnapshot, TestRecord
-from pytest_staging.settings import BUILTIN_CATEGORIES, DEFAULT_THRESHOLDS
+from pytest_staging.settings.resolution import BUILTIN_CATEGORIES, DEFAULT_THRESHOLDS
 
 
 def records(category: str, **outcomes: int) -> tuple[TestRecord, ...]:

@@ -15,9 +15,10 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from inner_run import INNER_RUN_OPTIONS
 
-from pytest_staging import gate, outcomes
+from pytest_staging import gate
 from pytest_staging.gate import RunSnapshot, TestRecord
-from pytest_staging.settings import BUILTIN_CATEGORIES, DEFAULT_THRESHOLDS
+from pytest_staging.run import test_records
+from pytest_staging.settings.resolution import BUILTIN_CATEGORIES, DEFAULT_THRESHOLDS
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -282,7 +283,7 @@ def phase(outcome: str, longrepr: object) -> pytest.TestReport:
     ],
 )
 def test_a_cause_is_one_shown_line(outcome: str, longrepr: object, expected: str | None) -> None:
-    assert outcomes.cause(phase(outcome, longrepr)) == expected
+    assert test_records.cause(phase(outcome, longrepr)) == expected
 
 
 # --- end to end ------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ import pytest
 from inner_run import INNER_RUN_OPTIONS
 from servers import TlsOptions, serve_plain_api
 
-from pytest_staging.readiness import certificate_problem
+from pytest_staging.http.readiness import certificate_problem
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -270,9 +270,9 @@ def test_an_exception_chain_that_loops_back_ends_the_search() -> None:
 
 
 def test_when_the_redirect_check_cannot_finish_destructive_tests_are_withheld() -> None:
-    from pytest_staging.guard import redirected_to_sensitive
-    from pytest_staging.manifest import Environment, Manifest
-    from pytest_staging.settings import StagingSettings
+    from pytest_staging.manifest.records import Environment, Manifest
+    from pytest_staging.run.destructive import redirected_to_sensitive
+    from pytest_staging.settings.resolution import StagingSettings
 
     manifest = Manifest(
         environments={

@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING
 import pytest
 from inner_run import INNER_RUN_OPTIONS
 
-from pytest_staging import files, manifest_builder  # noqa: F401  (loaded once, outside the in-process runs)
+from pytest_staging import files
+from pytest_staging.manifest import builder  # noqa: F401  (loaded once, outside the in-process runs)
 
 if TYPE_CHECKING:
     from pathlib import Path

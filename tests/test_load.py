@@ -2,7 +2,7 @@
 loopback (locust always in a subprocess), each proven to leave no process behind.
 
 Locust runs are few and short (2 s, a few users) because each costs seconds; the
-files in pytest_staging/locust_side are never imported here, as locust monkey-patches
+files in pytest_staging/load/locust_side are never imported here, as locust monkey-patches
 the process that imports it.
 """
 
@@ -27,7 +27,8 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from pytest_staging.demo.modes import DEMO_PASSWORD, DEMO_USERNAME, DemoOptions
 from pytest_staging.demo.server import DemoServer
-from pytest_staging.load_plan import (
+from pytest_staging.load.locust_side import HEADERS_ENV
+from pytest_staging.load.plan import (
     ALL_CORES,
     DEFAULT_ERROR_RATE,
     LoadPlan,
@@ -37,7 +38,7 @@ from pytest_staging.load_plan import (
     generated_locustfile,
     seconds,
 )
-from pytest_staging.load_result import (
+from pytest_staging.load.result import (
     FailureCause,
     LoadResult,
     TaskError,
@@ -45,8 +46,7 @@ from pytest_staging.load_result import (
     failure_causes,
     task_errors,
 )
-from pytest_staging.load_runner import LOG_FILE, LoadError, locust_command, run_load
-from pytest_staging.locust_side import HEADERS_ENV
+from pytest_staging.load.runner import LOG_FILE, LoadError, locust_command, run_load
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping

@@ -8,9 +8,9 @@ import pytest
 from inner_run import INNER_RUN_OPTIONS
 
 from pytest_staging import manifest
-from pytest_staging.manifest import Auth, Health, ManifestError, MissingCredential
-from pytest_staging.manifest_source import demo_manifest_path
+from pytest_staging.manifest.records import Auth, Health, ManifestError, MissingCredential
 from pytest_staging.redaction import Secret
+from pytest_staging.settings.manifest_choice import demo_manifest_path
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -683,7 +683,7 @@ def test_a_header_value_with_a_trailing_line_break_is_rejected() -> None:
 
 
 def test_budgets_are_named_as_the_latency_summary_names_requests() -> None:
-    from pytest_staging.latency import summarize
+    from pytest_staging.performance.percentiles import summarize
 
     budgets = manifest.load(demo_manifest_path()).budgets()
     requests = [

@@ -119,7 +119,7 @@ def test_unknown_flaky_fails_category_names_the_known_ones(pytester: pytest.Pyte
 def test_retry_and_flaky_settings_from_each_source(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from pytest_staging.settings import SETTINGS_KEY
+    from pytest_staging.settings.resolution import SETTINGS_KEY
 
     pytester.makeini(
         "[pytest]\nstaging_categories = payments\nstaging_retry_on = 503, 502,503\n"
@@ -150,7 +150,7 @@ def test_retry_and_flaky_settings_from_each_source(
 
 
 def test_retry_and_flaky_defaults(pytester: pytest.Pytester) -> None:
-    from pytest_staging.settings import SETTINGS_KEY
+    from pytest_staging.settings.resolution import SETTINGS_KEY
 
     settings = pytester.parseconfigure("--staging-url=http://127.0.0.1:9").stash[SETTINGS_KEY]
     assert (settings.retries, settings.retry_on, settings.flaky_fails) == (
@@ -329,7 +329,7 @@ def test_without_a_target_nothing_heavy_is_imported_and_no_per_test_hook_runs(
         import sys
 
         HEAVY = ("httpx", "jsonschema", "tenacity", "pytest_staging.manifest",
-                 "pytest_staging.gate", "pytest_staging.assertions", "pytest_staging.controller")
+                 "pytest_staging.gate", "pytest_staging.assertions", "pytest_staging.run.controller")
 
         def test_imports(pytestconfig):
             assert [name for name in HEAVY if name in sys.modules] == []
@@ -389,7 +389,7 @@ def test_declared_category_is_counted_and_gateable(
 def test_settings_never_show_secrets(pytester: pytest.Pytester, demo_url: str) -> None:
     pytester.makepyfile(
         """
-        from pytest_staging.settings import SETTINGS_KEY
+        from pytest_staging.settings.resolution import SETTINGS_KEY
         def test_show(pytestconfig):
             settings = pytestconfig.stash[SETTINGS_KEY]
             print(repr(settings))

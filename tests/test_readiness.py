@@ -17,9 +17,8 @@ from typing import TYPE_CHECKING, Any
 import httpx
 import pytest
 
-from pytest_staging.client import build_client
-from pytest_staging.manifest import Health
-from pytest_staging.readiness import (
+from pytest_staging.http.client import build_client
+from pytest_staging.http.readiness import (
     BACKOFF_MAX_SECONDS,
     MIN_ATTEMPT_SECONDS,
     Attempt,
@@ -28,10 +27,11 @@ from pytest_staging.readiness import (
     http_probe,
     wait_until_ready,
 )
-from pytest_staging.recording import RequestLog
+from pytest_staging.http.target import StagingTarget
+from pytest_staging.manifest.records import Health
+from pytest_staging.phase_log import PhaseLog
 from pytest_staging.redaction import redactor
-from pytest_staging.settings import StagingSettings
-from pytest_staging.target import StagingTarget
+from pytest_staging.settings.resolution import StagingSettings
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -401,7 +401,7 @@ def probe_for() -> Iterator[MakeProbe]:
     def make(url: str) -> Probe:
         settings = StagingSettings(url=url)
         target = StagingTarget.from_url(url, "staging")
-        clients.append(build_client(settings, target, RequestLog()))
+        clients.append(build_client(settings, target, PhaseLog()))
         return http_probe(clients[-1], CHECK)
 
     yield make

@@ -25,13 +25,12 @@ import pytest
 import trustme
 from inner_run import INNER_RUN_OPTIONS
 
-from pytest_staging.client import TimedTransport, build_client
-from pytest_staging.evidence import EvidenceLog
-from pytest_staging.recording import RequestLog
+from pytest_staging.http.client import TimedTransport, build_client
+from pytest_staging.http.retrying import Retry, RetryPolicy, RetryTransport, retry_after_s
+from pytest_staging.http.target import StagingTarget
+from pytest_staging.phase_log import PhaseLog
 from pytest_staging.redaction import Secret
-from pytest_staging.retrying import Retry, RetryPolicy, RetryTransport, retry_after_s
-from pytest_staging.settings import StagingSettings
-from pytest_staging.target import StagingTarget
+from pytest_staging.settings.resolution import StagingSettings
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -190,11 +189,11 @@ def server() -> Iterator[ScriptedServer]:
 @dataclass
 class Stack:
     client: httpx.Client
-    log: RequestLog
+    log: PhaseLog
     retries: list[Retry]
 
     def records(self) -> list[tuple[int | None, str | None]]:
-        return [(record.status, record.error) for record in self.log.take()]
+        return [(record.status, record.error) for record in self.log.take().requests]
 
 
 @pytest.fixture
@@ -203,7 +202,7 @@ def stack() -> Iterator[Callable[..., Stack]]:
     clients: list[httpx.Client] = []
 
     def make(url: str, policy: RetryPolicy = FAST, timeout: float = 5.0) -> Stack:
-        log, retries = RequestLog(), list[Retry]()
+        log, retries = PhaseLog(), list[Retry]()
         transport = RetryTransport(
             TimedTransport(httpx.HTTPTransport(), log), policy, retries.append
         )
@@ -445,39 +444,40 @@ def test_retry_after_values() -> None:
 
 
 def session_client(
-    url: str, log: RequestLog, settings: StagingSettings | None = None, **kwargs: Any
+    url: str, log: PhaseLog, settings: StagingSettings | None = None, **kwargs: Any
 ) -> httpx.Client:
     target = StagingTarget.from_url(url, "staging")
     return build_client(settings or StagingSettings(timeout=5.0), target, log, **kwargs)
 
 
-def test_the_session_client_retries_and_tells_the_evidence_log(server: ScriptedServer) -> None:
-    log, evidence = RequestLog(), EvidenceLog()
-    with session_client(server.url, log, evidence=evidence) as client:
+def test_the_session_client_retries_and_tells_the_phase_log(server: ScriptedServer) -> None:
+    log = PhaseLog()
+    with session_client(server.url, log, retry=True) as client:
         assert client.get("/once-503").status_code == 200
-    assert [record.status for record in log.take()] == [503, 200]
-    assert evidence.take_retries() == 1
-    assert evidence.take_retries() == 0
+    phase = log.take()
+    assert [record.status for record in phase.requests] == [503, 200]
+    assert phase.retries == 1
+    assert log.take().retries == 0
 
 
 def test_the_session_client_follows_the_retry_options(server: ScriptedServer) -> None:
-    log, evidence = RequestLog(), EvidenceLog()
+    log = PhaseLog()
     off = StagingSettings(timeout=5.0, retries=0)
-    with session_client(server.url, log, off, evidence=evidence) as client:
+    with session_client(server.url, log, off, retry=True) as client:
         assert client.get("/once-503").status_code == 503
     server.reset()
     only_502 = StagingSettings(timeout=5.0, retry_on=(502,))
-    with session_client(server.url, log, only_502, evidence=evidence) as client:
+    with session_client(server.url, log, only_502, retry=True) as client:
         assert client.get("/once-503").status_code == 503
         assert client.get("/always-502").status_code == 502
     assert (server.count("/once-503"), server.count("/always-502")) == (1, 3)
-    assert evidence.take_retries() == 0  # the 502 came back each time: no retry rescued it
+    assert log.take().retries == 0  # the 502 came back each time: no retry rescued it
 
 
 def test_a_client_on_a_private_log_does_not_retry(server: ScriptedServer) -> None:
     """The readiness probe's client: `--staging-wait` is its retry loop, and a retry
     nobody hears of would make no test flaky."""
-    with session_client(server.url, RequestLog()) as client:
+    with session_client(server.url, PhaseLog()) as client:
         assert client.get("/once-503").status_code == 503
     assert server.count("/once-503") == 1
 
@@ -495,7 +495,7 @@ def test_credentials_never_follow_a_redirect_to_another_origin() -> None:
             token=Secret("token-secret"),
             headers=(("X-Api-Key", Secret("key-secret")), ("Cookie", Secret("pref=1"))),
         )
-        with session_client(target_server.url, RequestLog(), settings) as client:
+        with session_client(target_server.url, PhaseLog(), settings) as client:
             client.get("/login")  # the target sets a cookie in the client's jar
             home = client.get("/home", follow_redirects=True).json()
             away = client.get("/away", follow_redirects=True).json()
@@ -515,7 +515,7 @@ def test_url_credentials_never_follow_a_redirect_to_another_origin() -> None:
     with serving() as other, serving() as target_server:
         target_server.scripts = {**SCRIPTS, "/away": [f"redirect={other.url}/echo"]}
         url = target_server.url.replace("http://", "http://deployer:pw-secret@")
-        with session_client(url, RequestLog()) as client:
+        with session_client(url, PhaseLog()) as client:
             away = client.get("/away", follow_redirects=True).json()
     assert "authorization" not in away
     (sent,) = [seen for seen in target_server.seen if seen.path == "/away"]

@@ -11,10 +11,10 @@ import pytest
 from inner_run import INNER_RUN_OPTIONS
 from servers import serve_plain_api, serve_slow
 
-from pytest_staging.evidence import EvidenceLog
-from pytest_staging.latency import percentiles
-from pytest_staging.measuring import StagingLatency
-from pytest_staging.sampling import LatencySample, sample
+from pytest_staging.performance.budgets import StagingLatency
+from pytest_staging.performance.percentiles import percentiles
+from pytest_staging.performance.sampling import LatencySample, sample
+from pytest_staging.phase_log import PhaseLog
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -147,7 +147,7 @@ def test_samples_and_concurrency_must_be_positive(samples: int, concurrency: int
 
 def test_the_fixture_refuses_zero_samples_instead_of_using_its_default() -> None:
     with serve_slow(delay_s=0) as server, httpx.Client(base_url=server.url) as client:
-        latency = StagingLatency(client, EvidenceLog(), samples=20, concurrency=2)
+        latency = StagingLatency(client, PhaseLog(), samples=20, concurrency=2)
         with pytest.raises(ValueError, match="samples and concurrency must be 1 or more"):
             latency.sample("/anything", samples=0)
         assert server.requests == 0

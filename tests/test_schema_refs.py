@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, ClassVar
 import pytest
 from inner_run import INNER_RUN_OPTIONS
 
-from pytest_staging import manifest_builder  # noqa: F401  (loaded once, outside the in-process runs)
+from pytest_staging.manifest import builder  # noqa: F401  (loaded once, outside the in-process runs)
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator

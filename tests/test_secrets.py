@@ -29,11 +29,10 @@ from pytest_staging.demo.modes import (
     SESSION_COOKIE,
     demo_account,
 )
-from pytest_staging.load_runner import mask_secrets_in
-from pytest_staging.manifest import Auth, Manifest
+from pytest_staging.load.runner import mask_secrets_in
+from pytest_staging.manifest.records import Auth, Manifest
 from pytest_staging.redaction import MASK, Redactor, Secret, printable, redactor
-from pytest_staging.settings import StagingSettings
-from pytest_staging.sinks import (
+from pytest_staging.run.masking import (
     RedactingFilter,
     configured_secrets,
     mask_metadata,
@@ -43,6 +42,7 @@ from pytest_staging.sinks import (
     wire_event_hooks,
     wire_secrets,
 )
+from pytest_staging.settings.resolution import StagingSettings
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -308,7 +308,7 @@ def test_no_planted_secret_reaches_any_artefact_of_a_full_distributed_run(
 
     # --- needs the client wiring: build_client(..., event_hooks=sinks.wire_event_hooks()) ---
     # The demo's session cookie is known only from the wire; if the cookie leaks, the
-    # wiring in pytest_staging/client.py is missing. This must fail then, never skip.
+    # wiring in pytest_staging/http/client.py is missing. This must fail then, never skip.
     cookies = plant.cookies()
     assert cookies, "the planted tests never logged in: no session cookie was seen"
     cookie_leaks = leaks(root, {f"cookie {n}": c for n, c in enumerate(cookies)})
@@ -329,7 +329,7 @@ def test_without_the_sinks_the_same_planted_run_leaks(
         "test_planted.py",
         "--staging-demo",
         "-p",
-        "no:staging-sinks",
+        "no:staging-masking",
         "-k",
         "not locust",
         "-rA",
@@ -538,7 +538,7 @@ def test_every_sink_of_an_in_process_run_is_masked(
 def test_a_run_without_a_target_registers_no_sink(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_plain="def test_plain(): pass")
     config = pytester.parseconfigure(*INNER_RUN_OPTIONS)
-    assert config.pluginmanager.get_plugin("staging-sinks") is None
+    assert config.pluginmanager.get_plugin("staging-masking") is None
 
 
 # --- logging -------------------------------------------------------------------------------
@@ -734,7 +734,7 @@ def test_every_text_file_of_the_load_workdir_is_rewritten_masked(tmp_path: Path)
 
 
 def test_a_cookie_reissued_on_every_answer_adds_a_bounded_number_of_secrets() -> None:
-    from pytest_staging.sinks import WIRE_COOKIE_VALUES_PER_NAME, _cookie_counts, wire_secrets
+    from pytest_staging.run.masking import WIRE_COOKIE_VALUES_PER_NAME, _cookie_counts, wire_secrets
 
     _cookie_counts.clear()
     try:

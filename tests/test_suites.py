@@ -13,7 +13,7 @@ from inner_run import INNER_RUN_OPTIONS
 from servers import PlainApi, TlsOptions, serve_plain_api
 
 from pytest_staging.demo.modes import DEMO_CREDENTIAL_ENVIRON
-from pytest_staging.manifest_source import demo_manifest_path
+from pytest_staging.settings.manifest_choice import demo_manifest_path
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator

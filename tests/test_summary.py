@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from inner_run import INNER_RUN_OPTIONS, ONE_FAILURE_IN_THREE
 
-from pytest_staging.outcome import early_outcome
 from pytest_staging.redaction import redactor
+from pytest_staging.report.finished_run import finished_early
 from pytest_staging.report.markdown import summary, text
 
 if TYPE_CHECKING:
@@ -163,7 +163,7 @@ def test_secrets_in_reasons_are_masked() -> None:
     redactor.register(["planted-token-4711"])
     try:
         rendered = summary(
-            early_outcome("login with planted-token-4711 refused", exit_code=1, target_url=None)
+            finished_early("login with planted-token-4711 refused", exit_code=1, target_url=None)
         )
     finally:
         redactor.clear()

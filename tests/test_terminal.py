@@ -15,9 +15,9 @@ from inner_run import INNER_RUN_OPTIONS, ONE_FAILURE_IN_THREE
 
 from pytest_staging import gate, timing
 from pytest_staging.gate import RunSnapshot, TestRecord
-from pytest_staging.outcome import GateOutcome
 from pytest_staging.report import terminal
-from pytest_staging.settings import BUILTIN_CATEGORIES, DEFAULT_THRESHOLDS
+from pytest_staging.report.finished_run import FinishedRun
+from pytest_staging.settings.resolution import BUILTIN_CATEGORIES, DEFAULT_THRESHOLDS
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -80,14 +80,14 @@ def parse_table(lines: Sequence[str]) -> dict[str, tuple[int, int, int, int, str
     return rows
 
 
-def outcome_of(tests: Sequence[TestRecord], *, categories: tuple[str, ...] = ()) -> GateOutcome:
+def outcome_of(tests: Sequence[TestRecord], *, categories: tuple[str, ...] = ()) -> FinishedRun:
     snapshot = RunSnapshot(
         tests=tuple(tests),
         thresholds=DEFAULT_THRESHOLDS,
         categories=BUILTIN_CATEGORIES + categories,
     )
     verdict = gate.decide(snapshot)
-    return GateOutcome(
+    return FinishedRun(
         verdict=verdict,
         snapshot=snapshot,
         exit_code=gate.exit_code(verdict, snapshot, 0),
@@ -98,7 +98,7 @@ def outcome_of(tests: Sequence[TestRecord], *, categories: tuple[str, ...] = ())
     )
 
 
-def records(n: int, category: str, outcome: gate.Outcome = "passed") -> list[TestRecord]:
+def records(n: int, category: str, outcome: gate.TestOutcome = "passed") -> list[TestRecord]:
     return [
         TestRecord(f"test_{category}.py::test_{outcome}[{i}]", outcome, (category,))
         for i in range(n)

@@ -21,7 +21,7 @@ from pytest_staging.report.json_report import audit
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
-    from pytest_staging.outcome import GateOutcome
+    from pytest_staging.report.finished_run import FinishedRun
 
 SECTION_ID = "staging-gate"
 _COLUMNS = ("category", "passed", "failed", "errors", "skipped", "rate", "threshold", "result")
@@ -60,7 +60,7 @@ def _cells(result: CategoryResult, status: str, tag: str = "td") -> str:
     return f'{row}<{tag} class="{_result_class(status)}">{html.escape(status)}</{tag}>'
 
 
-def _gate_table(outcome: GateOutcome) -> str:
+def _gate_table(outcome: FinishedRun) -> str:
     verdict = outcome.verdict
     head = "".join(f"<th>{name}</th>" for name in _COLUMNS)
     rows = "".join(
@@ -94,7 +94,7 @@ def _value(value: Any) -> str:
     return str(value)
 
 
-def _audit_table(outcome: GateOutcome) -> str:
+def _audit_table(outcome: FinishedRun) -> str:
     facts: dict[str, Any] = audit(outcome)
     facts["destructive_withheld"] = "; ".join(terminal.withheld_lines(outcome)) or None
     facts["thresholds"] = {name: percent(value) for name, value in facts["thresholds"].items()}
@@ -107,7 +107,7 @@ def _audit_table(outcome: GateOutcome) -> str:
     return f'<h3>Audit</h3><table id="staging-audit">{rows}</table>'
 
 
-def _charts(outcome: GateOutcome) -> str:
+def _charts(outcome: FinishedRun) -> str:
     figures = [
         charts.pass_rates(outcome.verdict.categories),
         charts.latency(outcome.latency),
@@ -118,7 +118,7 @@ def _charts(outcome: GateOutcome) -> str:
     return f'<div id="staging-charts"><h3>Charts</h3>{drawn}</div>{loads}'
 
 
-def section(outcome: GateOutcome) -> str:
+def section(outcome: FinishedRun) -> str:
     """The whole block as one HTML fragment, for pytest-html's summary prefix."""
     verdict = outcome.verdict
     state = "staging-go" if verdict.go else "staging-no-go"

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from pytest_staging.gate import CategoryResult
-    from pytest_staging.outcome import GateOutcome
+    from pytest_staging.report.finished_run import FinishedRun
 
 SCHEMA_ID = "pytest-staging/report/v1"
 REPORT_FILE_MODE = 0o644
@@ -63,7 +63,7 @@ def _category(result: CategoryResult) -> dict[str, Any]:
     }
 
 
-def audit(outcome: GateOutcome) -> dict[str, Any]:
+def audit(outcome: FinishedRun) -> dict[str, Any]:
     readiness = outcome.readiness
     last = readiness.last if readiness else None
     return {
@@ -88,7 +88,7 @@ def audit(outcome: GateOutcome) -> dict[str, Any]:
     }
 
 
-def selection(outcome: GateOutcome) -> dict[str, Any]:
+def selection(outcome: FinishedRun) -> dict[str, Any]:
     """How the user narrowed the run, and how many tests that left out."""
     snapshot = outcome.snapshot
     return {
@@ -99,7 +99,7 @@ def selection(outcome: GateOutcome) -> dict[str, Any]:
     }
 
 
-def requests(outcome: GateOutcome) -> dict[str, Any]:
+def requests(outcome: FinishedRun) -> dict[str, Any]:
     """Every request of the run (each attempt), the failed ones and the limit on their rate."""
     snapshot = outcome.snapshot
     return {
@@ -110,7 +110,7 @@ def requests(outcome: GateOutcome) -> dict[str, Any]:
     }
 
 
-def build(outcome: GateOutcome) -> dict[str, Any]:
+def build(outcome: FinishedRun) -> dict[str, Any]:
     """The report document for `outcome`, ready for `json.dumps`."""
     verdict = outcome.verdict
     return {
@@ -178,7 +178,7 @@ def _dumps(document: dict[str, Any]) -> str:
     return text.replace(f'"{placeholder}"', f"[\n{lines}\n  ]", 1)
 
 
-def publish(outcome: GateOutcome, path: Path | None) -> list[str]:
+def publish(outcome: FinishedRun, path: Path | None) -> list[str]:
     """Write the report of `outcome` to `path`, if one is given; returns the message for a
     file that could not be written (as `markdown.publish` does for the summaries)."""
     if path is None:

@@ -17,12 +17,12 @@ from pytest_staging.redaction import redactor
 if TYPE_CHECKING:
     import pytest
 
-    from pytest_staging.outcome import GateOutcome
+    from pytest_staging.report.finished_run import FinishedRun
 
 PREFIX = "staging_"
 
 
-def properties(outcome: GateOutcome) -> list[tuple[str, str]]:
+def properties(outcome: FinishedRun) -> list[tuple[str, str]]:
     """(name, value) pairs: verdict, exit code, target, reasons, notes, the error rate when
     it is limited, then three per category."""
     verdict = outcome.verdict
@@ -50,7 +50,7 @@ def properties(outcome: GateOutcome) -> list[tuple[str, str]]:
     return [(PREFIX + name, redactor.redact(value)) for name, value in found]
 
 
-def record(config: pytest.Config, outcome: GateOutcome) -> None:
+def record(config: pytest.Config, outcome: FinishedRun) -> None:
     """Hand the properties to pytest's JUnit writer when `--junitxml` is active."""
     from _pytest.junitxml import xml_key  # the writer has no public handle; stable since 7.0
 

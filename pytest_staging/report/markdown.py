@@ -23,7 +23,7 @@ from pytest_staging.report import terminal
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-    from pytest_staging.outcome import GateOutcome
+    from pytest_staging.report.finished_run import FinishedRun
 
 GITHUB_SUMMARY_ENV = "GITHUB_STEP_SUMMARY"
 _SPECIAL = re.compile(r"([\\`*_{}\[\]<>#+|~])")
@@ -45,7 +45,7 @@ def _category_cells(result: CategoryResult, status: str) -> list[str]:
     return [text(result.name), *(str(count) for count in counts), *rates, status]
 
 
-def _gate_table(outcome: GateOutcome) -> list[str]:
+def _gate_table(outcome: FinishedRun) -> list[str]:
     verdict = outcome.verdict
     lines = [_row(list(_COLUMNS)), "|---|" + "---:|" * 6 + "---|"]
     lines += [_row(_category_cells(result, result.status)) for result in verdict.categories]
@@ -60,7 +60,7 @@ def _listed(title: str, nodeids: tuple[str, ...]) -> list[str]:
     return ["", f"**{title} ({len(nodeids)})**", "", *(f"- {text(nodeid)}" for nodeid in nodeids)]
 
 
-def _slowest(outcome: GateOutcome) -> list[str]:
+def _slowest(outcome: FinishedRun) -> list[str]:
     ranked = terminal.slowest(outcome)
     if not ranked:
         return []
@@ -74,13 +74,13 @@ def _slowest(outcome: GateOutcome) -> list[str]:
     return lines
 
 
-def _load(outcome: GateOutcome) -> list[str]:
+def _load(outcome: FinishedRun) -> list[str]:
     if not outcome.load:
         return []
     return ["", "**Load runs**", "", *(f"- {text(line)}" for line in terminal.load_lines(outcome))]
 
 
-def summary(outcome: GateOutcome) -> str:
+def summary(outcome: FinishedRun) -> str:
     """The whole summary, verdict first, ending with a newline."""
     verdict = outcome.verdict
     mark = "✅" if verdict.go else "❌"
@@ -111,7 +111,7 @@ def summary(outcome: GateOutcome) -> str:
 
 
 def publish(
-    outcome: GateOutcome, path: Path | None, environ: Mapping[str, str] = os.environ
+    outcome: FinishedRun, path: Path | None, environ: Mapping[str, str] = os.environ
 ) -> list[str]:
     """Write the summary to `path` (replaced) and append it to GitHub's job summary when
     `GITHUB_STEP_SUMMARY` is set; returns a message for each file that could not be written."""

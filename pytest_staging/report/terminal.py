@@ -23,7 +23,7 @@ from pytest_staging.gate import CategoryResult, percent, percent_or_dash
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
 
-    from pytest_staging.outcome import GateOutcome
+    from pytest_staging.report.finished_run import FinishedRun
 
 WIDTH = 80
 """Columns the table rows fit: pytest's width when the output is not a terminal."""
@@ -67,11 +67,11 @@ def category_row(result: CategoryResult, status: str | None = None, width: int =
     )
 
 
-def title(outcome: GateOutcome) -> str:
+def title(outcome: FinishedRun) -> str:
     return f"staging gate: {outcome.target_url or 'no target'} ({outcome.environment})"
 
 
-def table_lines(outcome: GateOutcome) -> list[str]:
+def table_lines(outcome: FinishedRun) -> list[str]:
     verdict = outcome.verdict
     width = name_width(result.name for result in verdict.categories)
     lines = [header(width), *(category_row(result, width=width) for result in verdict.categories)]
@@ -89,12 +89,12 @@ def table_lines(outcome: GateOutcome) -> list[str]:
 SLOWEST_SHOWN = 5
 
 
-def slowest(outcome: GateOutcome, shown: int = SLOWEST_SHOWN) -> list[tuple[str, Any]]:
+def slowest(outcome: FinishedRun, shown: int = SLOWEST_SHOWN) -> list[tuple[str, Any]]:
     """(request name, latency stats) of the requests with the highest p95, slowest first."""
     return sorted(outcome.latency.items(), key=lambda item: -float(item[1]["p95_ms"]))[:shown]
 
 
-def slowest_lines(outcome: GateOutcome, shown: int = SLOWEST_SHOWN) -> list[str]:
+def slowest_lines(outcome: FinishedRun, shown: int = SLOWEST_SHOWN) -> list[str]:
     """The requests with the highest p95 (client-observed), slowest first."""
     ranked = slowest(outcome, shown)
     if not ranked:
@@ -108,7 +108,7 @@ def slowest_lines(outcome: GateOutcome, shown: int = SLOWEST_SHOWN) -> list[str]
     return lines
 
 
-def load_lines(outcome: GateOutcome) -> list[str]:
+def load_lines(outcome: FinishedRun) -> list[str]:
     """One line per load run: the totals and OK/FAIL against its thresholds, then its notes
     (the error-rate limit in force, each broken limit, the top failure causes)."""
     return [
@@ -126,7 +126,7 @@ def failure_rate(run: Mapping[str, Any]) -> str:
     return percent(run["failure_rate"], limit, fails_above=True)
 
 
-def withheld_lines(outcome: GateOutcome) -> list[str]:
+def withheld_lines(outcome: FinishedRun) -> list[str]:
     """How many destructive tests the guard withheld, and why (one line per reason)."""
     reasons: dict[str, int] = {}
     for _, why in outcome.withheld:
@@ -134,7 +134,7 @@ def withheld_lines(outcome: GateOutcome) -> list[str]:
     return [f"destructive tests withheld ({count}): {why}" for why, count in reasons.items()]
 
 
-def error_rate_lines(outcome: GateOutcome) -> list[str]:
+def error_rate_lines(outcome: FinishedRun) -> list[str]:
     """The run's request error rate against `max_error_rate`, when that limit is set."""
     snapshot, rate = outcome.snapshot, outcome.verdict.error_rate
     limit = snapshot.max_error_rate
@@ -149,12 +149,12 @@ def error_rate_lines(outcome: GateOutcome) -> list[str]:
     ]
 
 
-def note_lines(outcome: GateOutcome) -> list[str]:
+def note_lines(outcome: FinishedRun) -> list[str]:
     """What the run left out or skipped without changing the verdict: a partial run, the
     skip reasons of gated categories (the HTTPS checks on a plain-HTTP target, say)."""
     return [f"note: {note}" for note in outcome.verdict.notes]
 
 
-def verdict_lines(outcome: GateOutcome) -> list[str]:
+def verdict_lines(outcome: FinishedRun) -> list[str]:
     verdict = outcome.verdict
     return [f"STAGING GATE: {verdict.label}", *(f"  - {reason}" for reason in verdict.reasons)]

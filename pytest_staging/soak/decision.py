@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
     from datetime import datetime
 
-    from pytest_staging.manifest import Soak
+    from pytest_staging.manifest.records import Soak
     from pytest_staging.soak.facts import RunFacts
     from pytest_staging.soak.metrics import Sample
     from pytest_staging.soak.trends import Direction, Unit

@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from pathlib import Path
     from typing import Any
 
-    from pytest_staging.manifest import Soak
+    from pytest_staging.manifest.records import Soak
     from pytest_staging.soak.state import Attempt
 
 MIN_DEFAULT_RUN_TIMEOUT_S = 600.0
@@ -185,7 +185,8 @@ def _too_short(schedule: Schedule) -> str | None:
 
 
 def _limits(args: tuple[str, ...], out: Callable[[str], object]) -> Soak:
-    from pytest_staging.manifest import ManifestError, Soak, load
+    from pytest_staging.manifest.reader import load
+    from pytest_staging.manifest.records import ManifestError, Soak
 
     path = pytest_args.manifest_path(args)
     if path is None:
@@ -256,14 +257,14 @@ class _Soak:
             self.out(f"soak: kept from before: {self._count()}")
 
     def _remember(self, record: RunRecord, metrics: Any) -> None:
-        from pytest_staging import saved_report
+        from pytest_staging.report import saved
 
         self.records[record.run] = record
         report = None
         if record.has_report:
             try:
-                report = saved_report.read(self.state.file(record.run, ".json"))
-            except saved_report.ReportFileError as exc:
+                report = saved.read(self.state.file(record.run, ".json"))
+            except saved.ReportFileError as exc:
                 record = dataclasses.replace(record, problem=str(exc))
         self.facts[record.run] = from_run(record, report)
         sample = Sample.from_json(metrics) if metrics is not None else None
@@ -318,7 +319,7 @@ class _Soak:
         self.out(self._progress(run))
 
     def _report(self, attempt: Attempt, outcome: runner.RunOutcome) -> tuple[Any, str | None]:
-        from pytest_staging import saved_report
+        from pytest_staging.report import saved
 
         limit = f"stopped at the {shown(self.timeout_s)} time limit" if outcome.timed_out else None
         if not attempt.report.exists():
@@ -328,8 +329,8 @@ class _Soak:
             )
             return None, f"{limit}; {why}" if limit else why
         try:
-            return saved_report.read(attempt.report), limit
-        except saved_report.ReportFileError as exc:
+            return saved.read(attempt.report), limit
+        except saved.ReportFileError as exc:
             why = f"no valid report (exit code {outcome.exit_code}): {exc}"
             return None, f"{limit}; {why}" if limit else why
 

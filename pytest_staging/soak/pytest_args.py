@@ -80,7 +80,7 @@ def manifest_path(
         path = Path(named[-1]).expanduser()
         return path if path.is_absolute() else cwd / path
     if _given(args, "--staging-demo"):
-        from pytest_staging.manifest_source import demo_manifest_path
+        from pytest_staging.settings.manifest_choice import demo_manifest_path
 
         return demo_manifest_path()
     default = cwd / "staging.toml"
@@ -92,7 +92,7 @@ def tls_verify(
 ) -> ssl.SSLContext | bool:
     """The TLS trust the runs use, for reading the metrics: `--staging-insecure`, then
     `--staging-ca-bundle` or its variable, else the default (which honours SSL_CERT_FILE)."""
-    from pytest_staging import parsing
+    from pytest_staging.settings import parsing
 
     environ = os.environ if environ is None else environ
     try:

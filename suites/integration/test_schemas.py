@@ -9,8 +9,8 @@ import httpx
 import pytest
 
 from pytest_staging import assert_envelope, assert_schema, assert_status
-from pytest_staging.manifest import Endpoint, Manifest
-from pytest_staging.suite_cases import send
+from pytest_staging.manifest.records import Endpoint, Manifest
+from pytest_staging.run.suite_cases import send
 
 pytestmark = pytest.mark.integration
 

@@ -11,8 +11,8 @@ from collections.abc import Callable
 
 import httpx
 
-from pytest_staging.manifest import Endpoint
-from pytest_staging.measuring import StagingLatency
+from pytest_staging.manifest.records import Endpoint
+from pytest_staging.performance.budgets import StagingLatency
 
 
 def test_endpoint_p95_within_its_budget(

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from pytest_staging.measuring import StagingLoad
+from pytest_staging.performance.budgets import StagingLoad
 
 pytestmark = pytest.mark.performance
 

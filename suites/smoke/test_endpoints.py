@@ -10,8 +10,8 @@ from collections.abc import Callable
 import httpx
 
 from pytest_staging import assert_envelope, assert_status
-from pytest_staging.manifest import Endpoint, Manifest
-from pytest_staging.suite_cases import send
+from pytest_staging.manifest.records import Endpoint, Manifest
+from pytest_staging.run.suite_cases import send
 
 
 def test_endpoint_answers_with_its_status(

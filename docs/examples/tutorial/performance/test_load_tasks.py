@@ -1,6 +1,6 @@
 import pytest
 
-from pytest_staging.load_plan import LoadTask
+from pytest_staging.load.plan import LoadTask
 
 ITEMS = LoadTask("/api/items?per_page=5", name="GET a page of items", weight=3)
 HEALTH = LoadTask("/health")
