@@ -10,9 +10,9 @@ import httpx
 import pytest
 
 from pytest_staging import StagingTarget
-from pytest_staging.manifest.records import Manifest
+from pytest_staging.manifest import Manifest
 from pytest_staging.run.suite_cases import parametrize
-from pytest_staging.settings.resolution import StagingSettings
+from pytest_staging.settings import StagingSettings
 
 
 def pytest_configure(config: pytest.Config) -> None:

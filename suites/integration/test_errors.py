@@ -7,7 +7,7 @@ import httpx
 import pytest
 
 from pytest_staging import assert_envelope, assert_status, json_at
-from pytest_staging.manifest.records import Manifest
+from pytest_staging.manifest import Manifest
 from pytest_staging.redaction import shown
 from pytest_staging.run.suite_cases import send
 

@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from pytest_staging import assert_status, json_at
-from pytest_staging.manifest.records import Endpoint
+from pytest_staging.manifest import Endpoint
 from pytest_staging.run.suite_cases import send
 
 pytestmark = pytest.mark.integration

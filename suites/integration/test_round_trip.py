@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from pytest_staging import assert_status, json_at
-from pytest_staging.manifest.records import Resource
+from pytest_staging.manifest import Resource
 
 pytestmark = pytest.mark.integration
 

@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from pytest_staging import assert_envelope, assert_schema, assert_status
-from pytest_staging.manifest.records import Endpoint, Manifest
+from pytest_staging.manifest import Endpoint, Manifest
 from pytest_staging.run.suite_cases import send
 
 pytestmark = pytest.mark.integration

@@ -13,7 +13,7 @@ import pytest
 
 from pytest_staging import assert_status, json_at
 from pytest_staging.gate import percent
-from pytest_staging.manifest.records import Manifest
+from pytest_staging.manifest import Manifest
 from pytest_staging.redaction import excerpt
 
 pytestmark = pytest.mark.monitoring

@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from pytest_staging import assert_status
-from pytest_staging.manifest.records import Manifest
+from pytest_staging.manifest import Manifest
 from pytest_staging.redaction import excerpt, shown
 
 pytestmark = pytest.mark.monitoring

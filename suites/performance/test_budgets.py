@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 import httpx
 
-from pytest_staging.manifest.records import Endpoint
+from pytest_staging.manifest import Endpoint
 from pytest_staging.performance.budgets import StagingLatency
 
 

@@ -8,7 +8,7 @@ import re
 import httpx
 import pytest
 
-from pytest_staging.manifest.records import Manifest
+from pytest_staging.manifest import Manifest
 from pytest_staging.redaction import excerpt, shown
 from pytest_staging.run.suite_cases import send
 

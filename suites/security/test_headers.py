@@ -13,7 +13,7 @@ from collections.abc import Callable
 import httpx
 import pytest
 
-from pytest_staging.manifest.records import Manifest, Security
+from pytest_staging.manifest import Manifest, Security
 from pytest_staging.redaction import excerpt, shown
 
 pytestmark = pytest.mark.security

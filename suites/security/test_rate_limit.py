@@ -6,7 +6,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from pytest_staging.manifest.records import Manifest
+from pytest_staging.manifest import Manifest
 from pytest_staging.run.suite_cases import send
 
 pytestmark = [pytest.mark.security, pytest.mark.runs_last]

@@ -14,9 +14,9 @@ import pytest
 
 from pytest_staging import StagingTarget
 from pytest_staging.http.tls import certificate_expiry, verifying_context
-from pytest_staging.manifest.records import Manifest
+from pytest_staging.manifest import Manifest
 from pytest_staging.redaction import excerpt
-from pytest_staging.settings.resolution import StagingSettings
+from pytest_staging.settings import StagingSettings
 
 pytestmark = pytest.mark.security
 REDIRECTS = {301, 302, 303, 307, 308}

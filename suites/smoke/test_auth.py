@@ -11,9 +11,9 @@ import pytest
 
 from pytest_staging import assert_envelope, assert_status
 from pytest_staging.http.auth import LoginFailed, credentials, login, token_from
-from pytest_staging.manifest.records import Auth, Manifest
+from pytest_staging.manifest import Auth, Manifest
 from pytest_staging.redaction import Secret, shown
-from pytest_staging.settings.resolution import StagingSettings
+from pytest_staging.settings import StagingSettings
 
 pytestmark = [pytest.mark.smoke, pytest.mark.security]
 WRONG_PASSWORD = Secret("pytest-staging-certainly-wrong")

@@ -10,7 +10,7 @@ from collections.abc import Callable
 import httpx
 
 from pytest_staging import assert_envelope, assert_status
-from pytest_staging.manifest.records import Endpoint, Manifest
+from pytest_staging.manifest import Endpoint, Manifest
 from pytest_staging.run.suite_cases import send
 
 

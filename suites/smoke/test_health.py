@@ -7,8 +7,8 @@ import pytest
 
 from pytest_staging import assert_status, json_at
 from pytest_staging.assertions import component_states
-from pytest_staging.manifest.records import Manifest
-from pytest_staging.settings.resolution import StagingSettings
+from pytest_staging.manifest import Manifest
+from pytest_staging.settings import StagingSettings
 
 pytestmark = pytest.mark.smoke
 
