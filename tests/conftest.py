@@ -1,8 +1,15 @@
-"""Fixtures for the plugin's own tests: a clean environment and real demo servers on loopback."""
+"""Fixtures for the plugin's own tests: a clean environment and real demo servers on loopback.
+
+Every test is marked `unit` or `e2e` here, so `pytest -m unit` gives feedback in seconds: a
+test is end-to-end when it runs pytest itself (pytester), starts a server or a process, or asks
+for a fixture that may; the rest are pure functions over values built in the test.
+"""
 
 from __future__ import annotations
 
+import inspect
 import json
+import re
 from typing import TYPE_CHECKING, Any
 
 # The libraries the plugin imports lazily, loaded once here: pytester's in-process runs
@@ -32,6 +39,39 @@ PROXY_VARIABLES = (
     "https_proxy",
     "all_proxy",
 )
+
+
+CHEAP_FIXTURES = frozenset(
+    {
+        "request", "tmp_path", "tmp_path_factory", "monkeypatch", "capsys", "capfd", "caplog",
+        "recwarn", "pytestconfig", "clean_environment", "subtests", "read_report", "worker_id",
+        "testrun_uid",
+    }
+)  # fmt: skip
+"""Fixtures that start nothing: a test that asks only for these can still be a unit test."""
+
+STARTS_SOMETHING = re.compile(
+    r"Server|serve|server\b|subprocess|Popen|runpytest|run_load|uvicorn|gunicorn|nginx|demo"
+    r'|"soak"'
+)
+"""What a test body says when it starts a server or a process itself."""
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "unit: a pure test, no server, process or inner pytest")
+    config.addinivalue_line("markers", "e2e: runs pytest, a server or a process (see conftest)")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        item.add_marker(pytest.mark.e2e if _end_to_end(item) else pytest.mark.unit)
+
+
+def _end_to_end(item: pytest.Item) -> bool:
+    if not set(getattr(item, "fixturenames", ())) <= CHEAP_FIXTURES:
+        return True
+    function = getattr(item, "function", None)
+    return function is None or bool(STARTS_SOMETHING.search(inspect.getsource(function)))
 
 
 @pytest.fixture(autouse=True)
