@@ -12,23 +12,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
-from functools import cache
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
-from urllib.request import url2pathname
 
-from pytest_staging import files, json_pointer, schemas
+from pytest_staging import json_pointer, schemas
 from pytest_staging.redaction import response_excerpt, shown
 
 if TYPE_CHECKING:
     import httpx
-    from jsonschema.protocols import Validator
-    from referencing import Registry, Resource
 
 HEALTHY = "healthy"
-_CACHE_LIMIT = 256
-_validators: dict[int, tuple[Mapping[str, Any], Validator]] = {}
 
 
 def _describe(response: httpx.Response) -> str:
@@ -40,56 +32,13 @@ def _fail(response: httpx.Response, problem: str) -> AssertionError:
     return AssertionError(f"{what}\nbody: {response_excerpt(response)}")
 
 
-def _validator(schema: Mapping[str, Any]) -> Validator:
-    """A compiled validator for `schema`, cached by identity (schemas are reused objects)."""
-    cached = _validators.get(id(schema))
-    if cached is not None and cached[0] is schema:
-        return cached[1]
-    from jsonschema.validators import validator_for
-
-    cls = validator_for(schema)
-    cls.check_schema(dict(schema))
-    validator: Validator = cls(schema, format_checker=cls.FORMAT_CHECKER, registry=local_registry())
-    if len(_validators) >= _CACHE_LIMIT:  # schemas built per call must not grow it forever
-        _validators.clear()
-    _validators[id(schema)] = (schema, validator)
-    return validator
-
-
-@cache
-def local_registry() -> Registry[Any]:
-    """Where a `$ref` to another document is looked up: local files only, read bounded.
-
-    jsonschema's default would fetch any URL with no timeout and open any path, so one
-    `$ref` could hang the run or wait on a FIFO; the manifest checks at start that every
-    `$ref` of its schema files resolves here, so a test never meets one that does not.
-    """
-    from referencing import Registry
-
-    return Registry(retrieve=_local_document)  # type: ignore[call-arg]  # attrs field
-
-
-def _local_document(uri: str) -> Resource[Any]:
-    from referencing import Resource
-    from referencing.exceptions import NoSuchResource
-    from referencing.jsonschema import DRAFT202012
-
-    parts = urlsplit(uri)
-    if parts.scheme != "file" or parts.netloc not in {"", "localhost"}:
-        raise NoSuchResource(ref=uri)  # type: ignore[call-arg]  # attrs field
-    data = files.read_bytes(Path(url2pathname(parts.path)), files.MAX_SCHEMA_BYTES)
-    return Resource.from_contents(json.loads(data), default_specification=DRAFT202012)
-
-
 def _check_schema(
     response: httpx.Response, document: Any, schema: Mapping[str, Any], prefix: str, what: str
 ) -> None:
     __tracebackhide__ = True
-    from jsonschema.exceptions import best_match
-
-    error = best_match(_validator(schema).iter_errors(document))
+    error = schemas.best_error(schema, document, formats=True)
     if error is not None:
-        where = prefix + json_pointer.format_path(error.absolute_path) or "/"
+        where = prefix + schemas.error_path(error) or "/"
         raise _fail(response, f"{what} does not match at {where}: {error.message}")
 
 

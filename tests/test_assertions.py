@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 import pytest
 
-from pytest_staging import assertions
+from pytest_staging import schemas
 from pytest_staging.assertions import assert_envelope, assert_health, assert_status, json_body
 from pytest_staging.demo.modes import DEMO_PASSWORD, DEMO_USERNAME
 from pytest_staging.redaction import Secret, redactor, response_excerpt
@@ -212,11 +212,11 @@ def test_data_that_is_wrong_as_a_whole_is_reported_at_data(healthy: httpx.Client
 
 def test_the_validator_is_compiled_once_per_schema_object(healthy: httpx.Client) -> None:
     schema = {"type": "object", "required": ["id"]}
-    first = assertions._validator(schema)
-    assert assertions._validator(schema) is first
-    assert assertions._validator(dict(schema)) is not first
+    first = schemas.validator(schema, formats=True)
+    assert schemas.validator(schema, formats=True) is first
+    assert schemas.validator(dict(schema), formats=True) is not first
     assert_envelope(healthy.get("/api/items/1"), schema)
-    assert assertions._validator(schema) is first
+    assert schemas.validator(schema, formats=True) is first
 
 
 def test_assert_health_returns_the_document_of_a_healthy_service(healthy: httpx.Client) -> None:

@@ -20,10 +20,9 @@ import pytest
 from inner_run import INNER_RUN_OPTIONS
 
 from pytest_staging import gate
-from pytest_staging.gate import RunSnapshot, TestRecord
+from pytest_staging.gate import BUILTIN_CATEGORIES, DEFAULT_THRESHOLDS, RunSnapshot, TestRecord
 from pytest_staging.phase_log import failed
 from pytest_staging.run.test_records import RecordCollector
-from pytest_staging.settings.resolution import BUILTIN_CATEGORIES, DEFAULT_THRESHOLDS
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator

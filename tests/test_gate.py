@@ -5,8 +5,13 @@ from __future__ import annotations
 import pytest
 
 from pytest_staging import gate
-from pytest_staging.gate import ExitCode, RunSnapshot, TestRecord
-from pytest_staging.settings.resolution import BUILTIN_CATEGORIES, DEFAULT_THRESHOLDS
+from pytest_staging.gate import (
+    BUILTIN_CATEGORIES,
+    DEFAULT_THRESHOLDS,
+    ExitCode,
+    RunSnapshot,
+    TestRecord,
+)
 
 
 def records(category: str, **outcomes: int) -> tuple[TestRecord, ...]:

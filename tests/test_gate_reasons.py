@@ -16,9 +16,8 @@ import pytest
 from inner_run import INNER_RUN_OPTIONS
 
 from pytest_staging import gate
-from pytest_staging.gate import RunSnapshot, TestRecord
+from pytest_staging.gate import BUILTIN_CATEGORIES, DEFAULT_THRESHOLDS, RunSnapshot, TestRecord
 from pytest_staging.run import test_records
-from pytest_staging.settings.resolution import BUILTIN_CATEGORIES, DEFAULT_THRESHOLDS
 
 if TYPE_CHECKING:
     from collections.abc import Callable

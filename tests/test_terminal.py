@@ -14,10 +14,9 @@ import pytest
 from inner_run import INNER_RUN_OPTIONS, ONE_FAILURE_IN_THREE
 
 from pytest_staging import gate, timing
-from pytest_staging.gate import RunSnapshot, TestRecord
+from pytest_staging.gate import BUILTIN_CATEGORIES, DEFAULT_THRESHOLDS, RunSnapshot, TestRecord
 from pytest_staging.report import terminal
 from pytest_staging.report.finished_run import FinishedRun
-from pytest_staging.settings.resolution import BUILTIN_CATEGORIES, DEFAULT_THRESHOLDS
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence

@@ -12,8 +12,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urldefrag, urljoin, urlsplit
 
-from pytest_staging import files
-from pytest_staging.assertions import local_registry
+from pytest_staging import files, schemas
 from pytest_staging.load.plan import LoadPlan, LoadTask, LoadThresholds, seconds
 from pytest_staging.manifest.problems import key_path
 from pytest_staging.manifest.records import (
@@ -317,7 +316,7 @@ class _Builder:
                 continue
             seen.add(uri)
             root = referencing.Resource.from_contents(document, default_specification=DRAFT202012)
-            resolver = local_registry().with_resource(uri, root).resolver(base_uri=uri)
+            resolver = schemas.local_registry().with_resource(uri, root).resolver(base_uri=uri)
             for ref in _refs(document):
                 target = urldefrag(urljoin(uri, ref)).url
                 if urlsplit(target).scheme != "file":

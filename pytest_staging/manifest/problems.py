@@ -9,16 +9,16 @@ list the valid ones and suggest the nearest, so a typo is found at once.
 from __future__ import annotations
 
 import difflib
-import re
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any, cast
+
+from pytest_staging import schemas
 
 if TYPE_CHECKING:
     from jsonschema.exceptions import ValidationError
 
 MAX_LINES = 10
 _UNECHOED = frozenset({"headers", "json", "create"})
-_BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
 _TOML_TYPES = {
     "object": "a table",
     "array": "an array",
@@ -31,14 +31,7 @@ _TOML_TYPES = {
 
 def key_path(path: Iterable[object]) -> str:
     """`endpoints[2].status` for the path ("endpoints", 2, "status"); odd keys quoted."""
-    text = ""
-    for part in path:
-        if isinstance(part, int):
-            text += f"[{part}]"
-        else:
-            name = str(part) if _BARE_KEY.match(str(part)) else f'"{part}"'
-            text += f".{name}" if text else name
-    return text or "(top level)"
+    return schemas.format_path(path, "toml")
 
 
 def describe(value: Any) -> str:
@@ -56,7 +49,7 @@ def describe(value: Any) -> str:
 
 def explain(error: ValidationError) -> list[str]:
     """One or more `key.path: problem` lines for one schema error."""
-    path = list(error.absolute_path)
+    path = list(error.absolute_path)  # key_path writes it
     schema = error.schema if isinstance(error.schema, Mapping) else {}
     if error.validator == "additionalProperties" and isinstance(error.instance, Mapping):
         return _unknown_keys(path, error.instance, schema)

@@ -6,7 +6,6 @@ import datetime
 import math
 import tomllib
 from collections.abc import Mapping
-from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from pytest_staging import files, schemas
@@ -16,8 +15,6 @@ from pytest_staging.manifest.records import Manifest, ManifestError
 
 if TYPE_CHECKING:
     from pathlib import Path
-
-    from jsonschema.protocols import Validator
 
 
 def load(path: Path) -> Manifest:
@@ -56,7 +53,8 @@ def _parse(data: bytes) -> dict[str, Any]:
 
 def validate(document: Mapping[str, Any]) -> list[str]:
     """Every way `document` breaks the manifest schema, as `key.path: problem` lines."""
-    return schema_problems(_validator().iter_errors(document))
+    validator = schemas.validator(schemas.load("manifest"), toml_integers=True)
+    return schema_problems(validator.iter_errors(document))
 
 
 def _not_json(value: Any, path: tuple[str | int, ...] = ()) -> list[str]:
@@ -82,18 +80,3 @@ def _needs_auth(document: Mapping[str, Any]) -> list[str]:
         for index, entry in enumerate(document.get(table, []))
         if entry.get("auth") is True
     ]
-
-
-@cache
-def _validator() -> Validator:
-    from jsonschema.validators import extend, validator_for
-
-    schema = schemas.load("manifest")
-    base = validator_for(schema)
-    # TOML tells 80 from 80.0: an "integer" key takes integers only, as a TOML reader expects.
-    checker = base.TYPE_CHECKER.redefine(
-        "integer", lambda _, value: isinstance(value, int) and not isinstance(value, bool)
-    )
-    strict = extend(base, type_checker=checker)  # type: ignore[no-untyped-call]  # untyped stub
-    validator: Validator = strict(schema)
-    return validator

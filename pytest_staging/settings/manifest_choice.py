@@ -8,20 +8,26 @@ wins; `--staging-demo` brings the demo service's own manifest; otherwise
 
 from __future__ import annotations
 
+import argparse
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
 
-from pytest_staging.gate import OTHER
 from pytest_staging.manifest.reader import load
 from pytest_staging.manifest.records import DEFAULT_FILE_NAME, Manifest, ManifestError
+from pytest_staging.markers import OTHER
+from pytest_staging.settings import parsing
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Sequence
 
     from pytest_staging.settings.options import Found
+
+
+EMPTY = Manifest()
+"""The manifest of a run that has none."""
 
 
 def demo_manifest_path() -> Path:
@@ -39,7 +45,7 @@ def find(config: pytest.Config, found: Found, *, demo: bool) -> Manifest:
     default = config.rootpath / DEFAULT_FILE_NAME
     if default.is_file():
         return _load(default, f"{DEFAULT_FILE_NAME} in the rootdir")
-    return Manifest()
+    return EMPTY
 
 
 def _given_path(config: pytest.Config, found: Found) -> Path:
@@ -63,7 +69,30 @@ def _load(path: Path, origin: str) -> Manifest:
         ) from None
 
 
-def check_categories(manifest: Manifest, categories: Iterable[str]) -> None:
+def environment_url(manifest: Manifest, env: Found) -> str | None:
+    """The manifest's URL for the environment, when the run named one or the manifest."""
+    environment = manifest.environments.get(env.value)
+    if environment is None:
+        if env.rank == 3:
+            return None
+        if manifest.path is None:
+            raise pytest.UsageError(
+                f"{env.source}={env.value} names an environment, but no manifest describes it: "
+                f"give --staging-manifest PATH (or put {DEFAULT_FILE_NAME} in the rootdir), "
+                "or give the URL with --staging-url"
+            )
+        known = ", ".join(manifest.environments) or "none"
+        raise pytest.UsageError(
+            f"{env.source}={env.value}: {manifest.path} has no [environments.{env.value}] "
+            f"(declared: {known}); add it, or give the URL with --staging-url"
+        )
+    try:
+        return parsing.url(environment.url)
+    except argparse.ArgumentTypeError as exc:
+        raise pytest.UsageError(f"{manifest.path}: environments.{env.value}.url: {exc}") from None
+
+
+def check_categories(manifest: Manifest, categories: Sequence[str]) -> None:
     """Gates, minimum counts and endpoints may only name categories the run knows."""
     gated = (*categories, OTHER)
     named = [(f"gates.{name}", name, gated) for name in manifest.gates]
@@ -73,8 +102,6 @@ def check_categories(manifest: Manifest, categories: Iterable[str]) -> None:
         for i, e in enumerate(manifest.endpoints)
     ]
     for key, name, known in named:
-        if name not in known:
-            raise pytest.UsageError(
-                f"{manifest.path}: {key}: unknown category {name!r}; known categories: "
-                f"{', '.join(known)} (declare more with the ini key staging_categories)"
-            )
+        problem = parsing.unknown_category(name, known)
+        if problem is not None:
+            raise pytest.UsageError(f"{manifest.path}: {key}: {problem}")

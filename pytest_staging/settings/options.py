@@ -16,13 +16,16 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from pytest_staging.demo.modes import DEMO_MODES
-from pytest_staging.report import baseline
-from pytest_staging.settings import parsing
+from pytest_staging.markers import BUILTIN_CATEGORIES, DEFAULT_THRESHOLDS
+from pytest_staging.settings import defaults, parsing
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
     import pytest
+
+CATEGORIES_INI = parsing.CATEGORIES_INI
+"""The one ini key without an option: categories besides the built-in ones."""
 
 Kind = Literal["value", "flag", "append", "optional"]
 
@@ -75,7 +78,7 @@ OPTIONS: tuple[Option, ...] = (
         "given, and is shown in the header and the reports.",
         parsing.text,
         metavar="NAME",
-        default="staging",
+        default=defaults.ENVIRONMENT,
     ),
     Option(
         "manifest",
@@ -86,8 +89,7 @@ OPTIONS: tuple[Option, ...] = (
     ),
     Option(
         "suites",
-        "Add the bundled suites (smoke, integration, performance, security, monitoring) to "
-        "the run; "
+        f"Add the bundled suites ({', '.join(BUILTIN_CATEGORIES)}) to the run; "
         "they replace testpaths when no paths are given.",
         parsing.flag,
         kind="flag",
@@ -119,20 +121,24 @@ OPTIONS: tuple[Option, ...] = (
         ini=False,
     ),
     Option(
-        "timeout", "Per-request timeout in seconds.", parsing.timeout, metavar="S", default=10.0
+        "timeout",
+        "Per-request timeout in seconds.",
+        parsing.timeout,
+        metavar="S",
+        default=defaults.TIMEOUT_S,
     ),
     Option(
         "request_deadline",
         "Deadline in seconds for each request's whole exchange (connect, headers and body): "
         "a target that drips its answer a byte at a time is cut there. "
-        "Default: 3 times --staging-timeout.",
+        f"Default: {defaults.DEADLINE_TIMEOUTS} times --staging-timeout.",
         parsing.timeout,
         metavar="S",
     ),
     Option(
         "max_body",
         "Largest answer body a test may read, in MiB once decompressed; a bigger one (a "
-        "decompression bomb) fails its test. Default 64.",
+        f"decompression bomb) fails its test. Default {defaults.MAX_BODY_MIB}.",
         parsing.mebibytes,
         metavar="MIB",
     ),
@@ -143,14 +149,14 @@ OPTIONS: tuple[Option, ...] = (
         "off. A test that needed a retry is listed as flaky.",
         parsing.retries,
         metavar="N",
-        default=2,
+        default=defaults.RETRIES,
     ),
     Option(
         "retry_on",
         "The statuses (500-599) that --staging-retries retries, comma-separated.",
         parsing.server_error_statuses,
         metavar="STATUSES",
-        default=(502, 503, 504),
+        default=defaults.RETRY_ON,
     ),
     Option(
         "flaky_fails",
@@ -183,7 +189,7 @@ OPTIONS: tuple[Option, ...] = (
     Option(
         "gate",
         "Gate threshold CATEGORY=PERCENT, repeatable; overrides the defaults "
-        "(smoke=100 integration=95 performance=90 security=100 monitoring=100). "
+        f"({' '.join(f'{name}={percent:g}' for name, percent in DEFAULT_THRESHOLDS.items())}). "
         "The env variable takes a comma-separated list.",
         parsing.gate,
         kind="append",
@@ -240,14 +246,15 @@ OPTIONS: tuple[Option, ...] = (
         "baseline",
         "An earlier JSON gate report: a request whose p95 grew beyond the tolerance fails "
         "the performance category.",
-        baseline.load,
+        parsing.report_file,
         metavar="PATH",
     ),
     Option(
         "baseline_tolerance",
         "How much slower than the baseline p95 is tolerated, in percent "
-        "(manifest performance.baseline_tolerance; default 20).",
-        baseline.tolerance,
+        "(manifest performance.baseline_tolerance; "
+        f"default {parsing.DEFAULT_TOLERANCE:g}).",
+        parsing.tolerance,
         metavar="PERCENT",
     ),
     Option(
@@ -273,9 +280,6 @@ class Found:
     value: Any
     source: str
     rank: int
-
-
-CATEGORIES_INI = "staging_categories"
 
 
 def add_options(parser: pytest.Parser) -> None:

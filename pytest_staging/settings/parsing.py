@@ -11,20 +11,29 @@ import math
 import os
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from pytest_staging.demo.modes import DEMO_MODES
+from pytest_staging.settings.defaults import MAX_RETRIES
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 MAX_SECONDS = 86_400
 """A day: longer waits are mistakes, and the OS rejects far larger socket timeouts."""
-MAX_RETRIES = 10
-"""More retries than this only hide a broken target (the deadline bounds them anyway)."""
 MAX_BODY_MIB = 4096
 """--staging-max-body's ceiling: 4 GiB of answer is never a test's business."""
 MAX_PORT = 65_535
 _PORT_SHOWN = 12
 """Digits of an out-of-range port the message repeats."""
 ALL_CATEGORIES = "all"
+CATEGORIES_INI = "staging_categories"
+"""The ini key that declares categories besides the built-in ones."""
+DEFAULT_TOLERANCE = 20.0
+"""--staging-baseline-tolerance: how much slower than the baseline p95 passes, in percent."""
+MAX_TOLERANCE = 1000
+"""A tenfold slowdown is the widest sane allowance."""
 _DIGITS = re.compile(r"[0-9]+")
 _CATEGORY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _TRUE = {"1", "true", "yes", "on"}
@@ -151,6 +160,19 @@ def categories(value: str) -> tuple[str, ...]:
     return names
 
 
+def unknown_category(name: str, known: Sequence[str], *, alternative: str = "") -> str | None:
+    """Why `name` is not one of the `known` categories, or None when it is: the one message
+    for a gate, a minimum count, an endpoint or a flaky category that names none. An
+    `alternative` (`all`) is offered after the list."""
+    if name in known:
+        return None
+    listed = ", ".join(known) + (f", or {alternative}" if alternative else "")
+    return (
+        f"unknown category {name!r}; known categories: {listed} "
+        f"(declare more with the ini key {CATEGORIES_INI})"
+    )
+
+
 def gate(value: str) -> tuple[str, float]:
     """`CATEGORY=PERCENT` with PERCENT in 0..100."""
     name, sep, percent_text = value.partition("=")
@@ -174,6 +196,19 @@ def percentage(value: str) -> float:
     if not 0 <= number <= 100:
         raise argparse.ArgumentTypeError(f"{value!r} is not a percentage from 0 to 100, e.g. 0.1")
     return number
+
+
+def tolerance(value: str) -> float:
+    """A tolerance in percent, 0 up to MAX_TOLERANCE; a trailing `%` is allowed."""
+    try:
+        percent = float(value.strip().rstrip("%"))
+    except ValueError:
+        percent = -1.0
+    if not 0 <= percent <= MAX_TOLERANCE:
+        raise argparse.ArgumentTypeError(
+            f"expected a percentage from 0 to {MAX_TOLERANCE}, e.g. 20, got {value!r}"
+        )
+    return percent
 
 
 def _header_safe(value: str) -> bool:
@@ -215,6 +250,12 @@ def _path(value: str) -> Path:
         return Path(value).expanduser()
     except RuntimeError:  # ~user that does not exist
         raise argparse.ArgumentTypeError(f"{value!r}: cannot expand '~' in this path") from None
+
+
+def report_file(value: str) -> Path:
+    """An earlier JSON report's path, as given: neither opened nor checked here (every xdist
+    worker parses the options, only the controller reads the report, and expands `~`)."""
+    return Path(value)
 
 
 def ca_bundle(value: str) -> Path:

@@ -18,35 +18,35 @@ from dataclasses import dataclass, field
 from functools import cache
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, TypeVar
-from urllib.parse import urlsplit
 
 import pytest
 
+from pytest_staging.markers import BUILTIN_CATEGORIES, DEFAULT_THRESHOLDS, OTHER
 from pytest_staging.redaction import Secret
-from pytest_staging.report.baseline import DEFAULT_TOLERANCE
-from pytest_staging.settings import parsing
+from pytest_staging.settings import defaults, parsing
+from pytest_staging.settings.environments import in_environment, sensitive_environment
 from pytest_staging.settings.options import CATEGORIES_INI, OPTIONS, Found, Option
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
     from pathlib import Path
 
-    from pytest_staging.manifest.records import Environment, Manifest
-    from pytest_staging.report.baseline import Baseline
+    from pytest_staging.manifest.records import Manifest
+
+__all__ = [  # in_environment: run/destructive imports it from here until it moves to environments
+    "DESELECTED_KEY",
+    "SETTINGS_KEY",
+    "Selection",
+    "StagingSettings",
+    "in_environment",
+    "names_target",
+    "report_path",
+    "resolve",
+    "selection",
+]
 
 T = TypeVar("T")
 U = TypeVar("U")
-
-BUILTIN_CATEGORIES = ("smoke", "integration", "performance", "security", "monitoring")
-DEFAULT_THRESHOLDS: Mapping[str, float] = MappingProxyType(
-    {
-        "smoke": 100.0,
-        "integration": 95.0,
-        "performance": 90.0,
-        "security": 100.0,
-        "monitoring": 100.0,
-    }
-)
 
 
 @dataclass(frozen=True)
@@ -94,11 +94,11 @@ class StagingSettings:
     """Everything the run needs to know about the target and the gate, resolved once."""
 
     url: str | None = None
-    environment: str = "staging"
+    environment: str = defaults.ENVIRONMENT
     demo: str | None = None
     token: Secret | None = None
     headers: tuple[tuple[str, Secret], ...] = ()
-    timeout: float = 10.0
+    timeout: float = defaults.TIMEOUT_S
     request_deadline: float | None = None
     """--staging-request-deadline; None: client.DEADLINE_TIMEOUTS times the timeout."""
     max_body: int | None = None
@@ -115,11 +115,12 @@ class StagingSettings:
     sensitive_environment: str | None = None
     allow_destructive: bool = False
     suites: bool = False
-    baseline: Baseline | None = None
-    baseline_tolerance: float = DEFAULT_TOLERANCE
+    baseline: Path | None = None
+    """--staging-baseline: an earlier JSON report, read by the controller (not parsed here)."""
+    baseline_tolerance: float = parsing.DEFAULT_TOLERANCE
     allow_sensitive_load: bool = False
-    retries: int = 2
-    retry_on: tuple[int, ...] = (502, 503, 504)
+    retries: int = defaults.RETRIES
+    retry_on: tuple[int, ...] = defaults.RETRY_ON
     flaky_fails: frozenset[str] = frozenset()
     """Categories in which a flaky pass counts as failed (`--staging-flaky-fails`)."""
     allow_partial: bool = True
@@ -156,10 +157,10 @@ class StagingSettings:
 
 @cache
 def _empty_manifest() -> Manifest:
-    """Built on first use: a run without a target never imports the manifest code."""
-    from pytest_staging.manifest.records import Manifest
+    """One empty manifest, shared by every run that has none."""
+    from pytest_staging.settings import manifest_choice  # start-up cost: see `resolve`
 
-    return Manifest()
+    return manifest_choice.EMPTY
 
 
 class _Lookup:
@@ -247,13 +248,14 @@ def resolve(config: pytest.Config, environ: Mapping[str, str] = os.environ) -> S
         # points a plain `pytest` run at a server: the environment or the manifest must be
         # named (option, variable or ini key). Such a run does not even read it.
         return StagingSettings(categories=categories, suites=values["suites"])
+    # The manifest code costs ~40 ms to import (measured with -X importtime): a run
+    # without a target, every plain `pytest`, never needs it.
     from pytest_staging.settings import manifest_choice
 
     manifest = manifest_choice.find(config, found["manifest"], demo=demo is not None)
     manifest_choice.check_categories(manifest, categories)
-    environment = manifest.environments.get(values["env"])
     if url is None and demo is None:
-        url = _environment_url(manifest, found["env"])
+        url = manifest_choice.environment_url(manifest, found["env"])
     if values["expect_version"] and manifest.health.version_field is None:
         raise pytest.UsageError(
             f"{found['expect_version'].source} needs the version in the health document: "
@@ -278,12 +280,16 @@ def resolve(config: pytest.Config, environ: Mapping[str, str] = os.environ) -> S
         expect_version=values["expect_version"],
         categories=categories,
         loaded_manifest=manifest,
-        sensitive_environment=None if demo else _sensitive(manifest, environment, url),
+        sensitive_environment=None
+        if demo
+        else sensitive_environment(manifest.environments.values(), url, chosen=values["env"]),
         allow_destructive=values["allow_destructive"] or demo is not None,
         suites=values["suites"],
         baseline=values["baseline"],
         baseline_tolerance=_first_set(
-            values["baseline_tolerance"], manifest.performance.baseline_tolerance, DEFAULT_TOLERANCE
+            values["baseline_tolerance"],
+            manifest.performance.baseline_tolerance,
+            parsing.DEFAULT_TOLERANCE,
         ),
         allow_sensitive_load=values["allow_sensitive_load"],
         retries=values["retries"],
@@ -349,86 +355,29 @@ def _target(url: Found, demo: Found) -> tuple[str | None, str | None]:
     return (url.value, None) if url.rank < demo.rank else (None, demo.value)
 
 
-def _environment_url(manifest: Manifest, env: Found) -> str | None:
-    """The manifest's URL for the environment, when the run named one or the manifest."""
-    environment = manifest.environments.get(env.value)
-    if environment is None:
-        if env.rank == 3:
-            return None
-        if manifest.path is None:
-            from pytest_staging.manifest.records import DEFAULT_FILE_NAME
-
-            raise pytest.UsageError(
-                f"{env.source}={env.value} names an environment, but no manifest describes it: "
-                f"give --staging-manifest PATH (or put {DEFAULT_FILE_NAME} in the rootdir), "
-                "or give the URL with --staging-url"
-            )
-        known = ", ".join(manifest.environments) or "none"
-        raise pytest.UsageError(
-            f"{env.source}={env.value}: {manifest.path} has no [environments.{env.value}] "
-            f"(declared: {known}); add it, or give the URL with --staging-url"
-        )
-    try:
-        return parsing.url(environment.url)
-    except argparse.ArgumentTypeError as exc:
-        raise pytest.UsageError(f"{manifest.path}: environments.{env.value}.url: {exc}") from None
-
-
-def _sensitive(manifest: Manifest, chosen: Environment | None, url: str | None) -> str | None:
-    """The sensitive environment this run targets, by its name or by its URL
-    (`--staging-url https://api.example.com` does not make production safe)."""
-    if chosen is not None and chosen.sensitive:
-        return chosen.name
-    for environment in manifest.environments.values():
-        if environment.sensitive and url is not None and in_environment(url, environment.url):
-            return environment.name
-    return None
-
-
-def in_environment(url: str, environment_url: str) -> bool:
-    """Whether `url` lies in the environment at `environment_url`: the same host whatever the
-    scheme (`http://` and `https://` of one host are one environment, so a plain-HTTP URL
-    does not make production safe), the same port where both URLs name one, and a path at
-    or under the environment's. A URL that does not parse is compared as text."""
-    here, there = urlsplit(url.strip()), urlsplit(environment_url.strip())
-    try:
-        ports = (here.port, there.port)
-    except ValueError:
-        return url.strip().rstrip("/") == environment_url.strip().rstrip("/")
-    same_port = None in ports or ports[0] == ports[1]
-    under = (here.path.rstrip("/") + "/").startswith(there.path.rstrip("/") + "/")
-    return bool(here.hostname) and here.hostname == there.hostname and same_port and under
-
-
 def _gates(gates: Found, categories: tuple[str, ...]) -> dict[str, float]:
-    from pytest_staging.gate import OTHER
-
-    known = (*categories, OTHER)
     for name, _ in gates.value:
-        if name not in known:
-            raise pytest.UsageError(
-                f"{gates.source}: unknown category {name!r}; known categories: "
-                f"{', '.join(known)} (declare more with the ini key {CATEGORIES_INI})"
-            )
+        _check_category(gates, name, (*categories, OTHER))
     return dict(gates.value)
 
 
 def _flaky_fails(found: Found, categories: tuple[str, ...]) -> frozenset[str]:
     """The named categories, checked like --staging-gate's; `all` is every one, `other` too."""
-    from pytest_staging.gate import OTHER
-
     known = (*categories, OTHER)
     names: tuple[str, ...] = found.value or ()
     if names == (parsing.ALL_CATEGORIES,):
         return frozenset(known)
     for name in names:
-        if name not in known:
-            raise pytest.UsageError(
-                f"{found.source}: unknown category {name!r}; known categories: "
-                f"{', '.join(known)}, or {parsing.ALL_CATEGORIES} "
-                f"(declare more with the ini key {CATEGORIES_INI})"
-            )
+        _check_category(found, name, known, alternative=parsing.ALL_CATEGORIES)
     return frozenset(names)
+
+
+def _check_category(
+    found: Found, name: str, known: tuple[str, ...], *, alternative: str = ""
+) -> None:
+    problem = parsing.unknown_category(name, known, alternative=alternative)
+    if problem is not None:
+        raise pytest.UsageError(f"{found.source}: {problem}")
 
 
 SETTINGS_KEY = pytest.StashKey[StagingSettings]()
