@@ -13,7 +13,7 @@ import pytest
 from fault_servers import Script, serve_faults
 from inner_run import INNER_RUN_OPTIONS
 
-from pytest_staging.http.client import DEFAULT_MAX_BODY_BYTES
+from pytest_staging.settings.defaults import MAX_BODY_BYTES
 
 BOMB_TEST = """
 import resource
@@ -34,8 +34,8 @@ def test_large(staging_client):
     staging_client.get("/huge")
 """
 CHILD_TIMEOUT_S = 120.0
-BODY_TOO_LARGE = "pytest_staging.http.client.BodyTooLarge"
-LIMIT = f"{DEFAULT_MAX_BODY_BYTES // (1024 * 1024)} MiB"
+BODY_TOO_LARGE = "pytest_staging.http.body_limits.BodyTooLarge"
+LIMIT = f"{MAX_BODY_BYTES // (1024 * 1024)} MiB"
 
 
 @pytest.mark.parametrize("encoding", ["gzip", "deflate", "br"])
@@ -66,7 +66,7 @@ def test_a_decompression_bomb_fails_its_test_naming_the_limit_without_inflating(
 
 def test_a_plain_body_over_the_limit_fails_its_test_too(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_limits=BOMB_TEST)
-    with serve_faults(Script(huge_bytes=DEFAULT_MAX_BODY_BYTES + 1)) as server:
+    with serve_faults(Script(huge_bytes=MAX_BODY_BYTES + 1)) as server:
         result = pytester.runpytest_subprocess(
             *INNER_RUN_OPTIONS,
             f"--staging-url={server.url}",

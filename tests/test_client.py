@@ -20,8 +20,10 @@ import pytest
 import trustme
 
 from pytest_staging.demo.modes import DEMO_PASSWORD, DEMO_USERNAME
-from pytest_staging.http.client import TimedTransport, build_client, proxy_for, tls_verify
+from pytest_staging.http.client import build_client, proxy_for
 from pytest_staging.http.target import StagingTarget
+from pytest_staging.http.tls import tls_verify
+from pytest_staging.http.transports import TimedTransport
 from pytest_staging.phase_log import PhaseLog, RequestRecord
 from pytest_staging.redaction import Secret
 from pytest_staging.settings.resolution import StagingSettings

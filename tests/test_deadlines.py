@@ -18,9 +18,11 @@ import pytest
 from fault_servers import Script, serve_faults
 from inner_run import INNER_RUN_OPTIONS
 
-from pytest_staging.http.client import DEADLINE_TIMEOUTS, _DeadlineBackend, build_client
+from pytest_staging.http.client import build_client
+from pytest_staging.http.deadlines import DeadlineBackend
 from pytest_staging.http.target import StagingTarget
 from pytest_staging.phase_log import PhaseLog
+from pytest_staging.settings.defaults import DEADLINE_TIMEOUTS
 from pytest_staging.settings.resolution import StagingSettings
 
 if TYPE_CHECKING:
@@ -104,7 +106,7 @@ def test_the_session_client_reads_through_the_deadline_backend() -> None:
     target = StagingTarget.from_url(settings.url, "staging")
     with build_client(settings, target, PhaseLog()) as client:
         pool = client._transport._inner._inner._pool  # type: ignore[attr-defined]
-        assert isinstance(pool._network_backend, _DeadlineBackend)
+        assert isinstance(pool._network_backend, DeadlineBackend)
 
 
 def test_the_deadline_is_the_option_s_when_given(pytester: pytest.Pytester) -> None:

@@ -13,7 +13,7 @@ import pytest
 from inner_run import INNER_RUN_OPTIONS
 from servers import TlsOptions, serve_plain_api
 
-from pytest_staging.http.readiness import certificate_problem
+from pytest_staging.http.tls import certificate_problem
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator

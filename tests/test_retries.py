@@ -25,9 +25,10 @@ import pytest
 import trustme
 from inner_run import INNER_RUN_OPTIONS
 
-from pytest_staging.http.client import TimedTransport, build_client
+from pytest_staging.http.client import build_client
 from pytest_staging.http.retrying import Retry, RetryPolicy, RetryTransport, retry_after_s
 from pytest_staging.http.target import StagingTarget
+from pytest_staging.http.transports import TimedTransport
 from pytest_staging.phase_log import PhaseLog
 from pytest_staging.redaction import Secret
 from pytest_staging.settings.resolution import StagingSettings

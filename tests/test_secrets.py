@@ -29,19 +29,12 @@ from pytest_staging.demo.modes import (
     SESSION_COOKIE,
     demo_account,
 )
+from pytest_staging.http.auth import configured_secrets
+from pytest_staging.http.wire_secrets import WIRE_COOKIE_VALUES_PER_NAME, WireSecrets
 from pytest_staging.load.runner import mask_secrets_in
 from pytest_staging.manifest.records import Auth, Manifest
 from pytest_staging.redaction import MASK, Redactor, Secret, printable, redactor
-from pytest_staging.run.masking import (
-    RedactingFilter,
-    configured_secrets,
-    mask_metadata,
-    mask_report,
-    redacted,
-    register_from_wire,
-    wire_event_hooks,
-    wire_secrets,
-)
+from pytest_staging.run.masking import RedactingFilter, mask_metadata, mask_report, redacted
 from pytest_staging.settings.resolution import StagingSettings
 
 if TYPE_CHECKING:
@@ -306,14 +299,14 @@ def test_no_planted_secret_reaches_any_artefact_of_a_full_distributed_run(
     for shown_by in ("locust stdout", "RuntimeError: task exception", "GET /health: failure text"):
         assert re.search(f"{shown_by} {headers}", locust_log), shown_by
 
-    # --- needs the client wiring: build_client(..., event_hooks=sinks.wire_event_hooks()) ---
+    # --- needs the client wiring: build_client(..., event_hooks=WireSecrets().event_hooks()) ---
     # The demo's session cookie is known only from the wire; if the cookie leaks, the
     # wiring in pytest_staging/http/client.py is missing. This must fail then, never skip.
     cookies = plant.cookies()
     assert cookies, "the planted tests never logged in: no session cookie was seen"
     cookie_leaks = leaks(root, {f"cookie {n}": c for n, c in enumerate(cookies)})
     assert cookie_leaks == {}, (
-        "the demo's session cookie leaked: wire sinks.wire_event_hooks() into "
+        "the demo's session cookie leaked: wire WireSecrets().event_hooks() into "
         f"client.build_client: {cookie_leaks}"
     )
     assert f"stdout cookie={MASK}" in stdout
@@ -595,7 +588,7 @@ def test_the_demo_login_sets_a_session_cookie_the_wire_hooks_register(demo_url: 
     found = Redactor()
 
     def record(response: httpx.Response) -> None:
-        register_from_wire(response.request, response, secrets=found)
+        WireSecrets(found).register(response.request, response)
 
     with httpx.Client(base_url=demo_url, event_hooks={"response": [record]}) as client:
         answer = client.post(
@@ -614,7 +607,7 @@ def test_basic_credentials_and_cookies_sent_are_registered(demo_url: str) -> Non
     found = Redactor()
 
     def record(request: httpx.Request) -> None:
-        register_from_wire(request, secrets=found)
+        WireSecrets(found).register(request)
 
     client = httpx.Client(
         base_url=demo_url,
@@ -631,7 +624,7 @@ def test_basic_credentials_and_cookies_sent_are_registered(demo_url: str) -> Non
 
 def test_wire_event_hooks_register_into_the_process_redactor(demo_url: str) -> None:
     try:
-        with httpx.Client(base_url=demo_url, event_hooks=wire_event_hooks()) as client:
+        with httpx.Client(base_url=demo_url, event_hooks=WireSecrets().event_hooks()) as client:
             answer = client.post(
                 "/api/auth/login", json={"username": DEMO_USERNAME, "password": DEMO_PASSWORD}
             )
@@ -666,19 +659,20 @@ def test_short_cookie_values_are_not_taken_for_secrets(cookie_server: str) -> No
     found = Redactor()
     with httpx.Client() as client:
         response = client.get(cookie_server)
-    register_from_wire(response=response, secrets=found)
+    WireSecrets(found).register(response=response)
     assert (
         found.redact("consent=true session=quoted-session-value") == f"consent=true session={MASK}"
     )
 
 
 def test_authorization_schemes_register_the_credential_and_the_whole_value() -> None:
-    assert wire_secrets([("Authorization", "Token abc123")]) == ["Token abc123", "abc123"]
-    assert wire_secrets([("Proxy-Authorization", "Basic bm90LWI2NA==!")]) == [
+    wire = WireSecrets()
+    assert wire.found_in([("Authorization", "Token abc123")]) == ["Token abc123", "abc123"]
+    assert wire.found_in([("Proxy-Authorization", "Basic bm90LWI2NA==!")]) == [
         "Basic bm90LWI2NA==!",
         "bm90LWI2NA==!",
     ]
-    assert wire_secrets([("X-Other", "not a secret")]) == []
+    assert wire.found_in([("X-Other", "not a secret")]) == []
 
 
 # --- configured secrets --------------------------------------------------------------------
@@ -734,18 +728,13 @@ def test_every_text_file_of_the_load_workdir_is_rewritten_masked(tmp_path: Path)
 
 
 def test_a_cookie_reissued_on_every_answer_adds_a_bounded_number_of_secrets() -> None:
-    from pytest_staging.run.masking import WIRE_COOKIE_VALUES_PER_NAME, _cookie_counts, wire_secrets
-
-    _cookie_counts.clear()
-    try:
-        found = [
-            value
-            for n in range(3 * WIRE_COOKIE_VALUES_PER_NAME)
-            for value in wire_secrets([("set-cookie", f"AWSALB=sticky-{n:08d}; Path=/")])
-        ]
-        other = wire_secrets([("set-cookie", "session=abcdefgh12345678")])
-    finally:
-        _cookie_counts.clear()
+    wire = WireSecrets()
+    found = [
+        value
+        for n in range(3 * WIRE_COOKIE_VALUES_PER_NAME)
+        for value in wire.found_in([("set-cookie", f"AWSALB=sticky-{n:08d}; Path=/")])
+    ]
+    other = wire.found_in([("set-cookie", "session=abcdefgh12345678")])
 
     assert len(found) == WIRE_COOKIE_VALUES_PER_NAME
     assert other == ["abcdefgh12345678"]

@@ -11,14 +11,16 @@ import dataclasses
 import os
 from typing import TYPE_CHECKING
 
+import httpx
+
 from pytest_staging import json_pointer
 from pytest_staging.demo.modes import DEMO_CREDENTIAL_ENVIRON
+from pytest_staging.http.failures import failure_line
+from pytest_staging.http.target import basic_pair
 from pytest_staging.redaction import Secret, excerpt, redactor
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
-
-    import httpx
 
     from pytest_staging.http.target import StagingTarget
     from pytest_staging.manifest.records import Auth
@@ -45,6 +47,22 @@ def credentials(settings: StagingSettings, auth: Auth) -> tuple[str, Secret]:
     username, password = auth.credentials(credential_environ(settings))
     redactor.register([password])
     return username, password
+
+
+def configured_secrets(settings: StagingSettings) -> list[Secret]:
+    """The secrets a run knows from the start, beyond the token and the header values: the
+    password the manifest's `[auth]` names (and for Basic the `user:password` pair, whose
+    base64 the redactor derives), when the variable is set."""
+    auth = settings.manifest.auth
+    if auth is None:
+        return []
+    try:
+        username, password = auth.credentials(credential_environ(settings))
+    except LookupError:  # unset: the tests that need it say so
+        return []
+    if auth.kind != "basic":
+        return [password]
+    return [password, basic_pair(username, password)]
 
 
 def login(client: httpx.Client, auth: Auth, username: str, password: Secret) -> httpx.Response:
@@ -111,10 +129,6 @@ def authenticate(
 def _logged_in(client: httpx.Client, auth: Auth, username: str, password: Secret) -> httpx.Response:
     """`login`, its failure to get an answer said as the login's (it happens in a test's
     setup, and would read like the test's own request)."""
-    import httpx
-
-    from pytest_staging.http.client import failure_line
-
     try:
         return login(client, auth, username, password)
     except httpx.RequestError as exc:

@@ -19,27 +19,28 @@ from __future__ import annotations
 
 import itertools
 import json
-import ssl
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+import httpx
 from tenacity import RetryCallState, Retrying, retry_if_result, wait_exponential
 
 from pytest_staging import json_pointer, timing
+from pytest_staging.http.deadlines import DEADLINE_EXTENSION, Deadline
+from pytest_staging.http.failures import failure_cause
 from pytest_staging.http.target import address
+from pytest_staging.http.tls import certificate_problem
 from pytest_staging.redaction import excerpt
 
 if TYPE_CHECKING:
-    import httpx
-
     from pytest_staging.manifest.records import Health
 
 MIN_ATTEMPT_SECONDS = 0.05
 """The shortest time left that is still worth one more probe."""
 TIMEOUT_FLOOR_SECONDS = 0.001
 """httpx treats a zero timeout as "fail at once"; never pass less than this."""
-MAX_BODY_BYTES = 64 * 1024
+HEALTH_BODY_BYTES = 64 * 1024
 """A health document is small; read no more of a runaway body."""
 BACKOFF_FIRST_SECONDS = 0.25
 BACKOFF_MAX_SECONDS = 5.0
@@ -79,7 +80,9 @@ Probe = Callable[[float], Attempt]
 """Runs one probe with the given request timeout; never raises for network errors."""
 
 
-class _Deadline:
+class _Countdown:
+    """The time --staging-wait leaves, read from the injected clock."""
+
     def __init__(self, seconds: float, clock: Callable[[], float]) -> None:
         self._clock = clock
         self._start = clock()
@@ -125,7 +128,7 @@ def wait_until_ready(
     sleep: Callable[[float], None] = timing.sleep,
 ) -> Readiness:
     """Probe until ready or the deadline; one attempt when `wait_s` is 0."""
-    deadline = _Deadline(wait_s, clock)
+    deadline = _Countdown(wait_s, clock)
     strict = wait_s > 0
     problems: dict[int, str | None] = {}
 
@@ -175,13 +178,9 @@ def http_probe(
 
     httpx's timeout bounds each wait (connect, each read), not the whole request, so the
     attempt's whole exchange, headers and body, is held to the attempt's timeout as its
-    deadline (by `client.build_client`'s transport, which every client must come from), and
+    deadline (by `client.build_client`'s transports, which every client must come from), and
     redirects are not followed: a dripping or redirecting endpoint cannot stretch the wait.
     """
-    import httpx
-
-    from pytest_staging.http.client import DEADLINE_EXTENSION, Deadline
-
     start = clock()
     numbers = itertools.count(1)
 
@@ -210,37 +209,18 @@ def http_probe(
 
 
 def _read_head(response: httpx.Response) -> str:
-    """The body, or its first MAX_BODY_BYTES of a runaway one."""
+    """The body, or its first HEALTH_BODY_BYTES of a runaway one."""
     body = bytearray()
     for chunk in response.iter_bytes():
         body += chunk
-        if len(body) >= MAX_BODY_BYTES:
+        if len(body) >= HEALTH_BODY_BYTES:
             break
-    return body[:MAX_BODY_BYTES].decode(response.encoding or "utf-8", errors="replace")
-
-
-def certificate_problem(exc: BaseException) -> str | None:
-    """One sentence with the way out when `exc` comes from a certificate that does not verify
-    (untrusted, expired, another host's), else None."""
-    from pytest_staging.http.tls import ssl_error_in
-
-    cause = ssl_error_in(exc)
-    if isinstance(cause, ssl.SSLCertVerificationError):
-        what = cause.verify_message or cause.reason or "it does not verify"
-        return (
-            f"the target's TLS certificate does not verify ({what}): for a private CA pass "
-            "--staging-ca-bundle PATH or set SSL_CERT_FILE; an expired certificate or one "
-            "for another host must be fixed on the target; --staging-insecure skips the "
-            "check, and every report then says so"
-        )
-    return None
+    return body[:HEALTH_BODY_BYTES].decode(response.encoding or "utf-8", errors="replace")
 
 
 def _error_text(exc: Exception) -> str:
     """The error's class and, for a request that got no usable answer, the same cause and
-    advice a test's failure gives (`client.failure_cause`)."""
-    from pytest_staging.http.client import failure_cause
-
+    advice a test's failure gives (`failures.failure_cause`)."""
     cause = failure_cause(exc)
     if cause is None:
         cause = excerpt(str(exc) or "no detail", 200)

@@ -1,6 +1,6 @@
 """Retries for the session client: idempotent requests, transient failures, bounded.
 
-`RetryTransport` wraps the `TimedTransport` (see `client.build_client`), so every
+`RetryTransport` wraps the `transports.TimedTransport` (see `client.build_client`), so every
 attempt is timed and recorded as a `RequestRecord` of its own: latency
 percentiles and error counts stay honest, and a retried request is visible.
 
@@ -53,16 +53,19 @@ from tenacity import (
 from pytest_staging import timing
 from pytest_staging.http.tls import ssl_error_in
 from pytest_staging.phase_log import failed
+from pytest_staging.settings.defaults import (
+    RETRIES,
+    RETRY_AFTER_CAP_S,
+    RETRY_DEADLINE_S,
+    RETRY_ON,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from pytest_staging.settings.resolution import StagingSettings
+
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"})
-DEFAULT_RETRIES = 2
-MAX_RETRIES = 10
-DEFAULT_STATUSES: tuple[int, ...] = (502, 503, 504)
-DEFAULT_DEADLINE_S = 10.0
-DEFAULT_RETRY_AFTER_CAP_S = 5.0
 BACKOFF_FIRST_S = 0.5
 BACKOFF_MAX_S = 4.0
 JITTER_S = 0.5
@@ -80,10 +83,10 @@ def closed_without_answer(exc: BaseException) -> bool:
 class RetryPolicy:
     """How often, on what and for how long a request is tried again."""
 
-    retries: int = DEFAULT_RETRIES
-    statuses: frozenset[int] = frozenset(DEFAULT_STATUSES)
-    deadline_s: float = DEFAULT_DEADLINE_S
-    retry_after_cap_s: float = DEFAULT_RETRY_AFTER_CAP_S
+    retries: int = RETRIES
+    statuses: frozenset[int] = frozenset(RETRY_ON)
+    deadline_s: float = RETRY_DEADLINE_S
+    retry_after_cap_s: float = RETRY_AFTER_CAP_S
     backoff_first_s: float = BACKOFF_FIRST_S
     backoff_max_s: float = BACKOFF_MAX_S
     jitter_s: float = JITTER_S
@@ -232,3 +235,8 @@ def _last_outcome(state: RetryCallState) -> httpx.Response:
     assert state.outcome is not None
     response: httpx.Response = state.outcome.result()
     return response
+
+
+def retry_policy(settings: StagingSettings) -> RetryPolicy:
+    """`--staging-retries` and `--staging-retry-on`; deadline and Retry-After cap fixed."""
+    return RetryPolicy(retries=settings.retries, statuses=frozenset(settings.retry_on))

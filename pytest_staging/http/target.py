@@ -1,7 +1,9 @@
-"""The target under test: where it is, which environment it is, how to show it safely."""
+"""The target under test: where it is, which environment it is, how to show it safely, and
+the one encoding of its HTTP Basic credentials."""
 
 from __future__ import annotations
 
+import base64
 from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit, urlunsplit
 
@@ -41,7 +43,20 @@ class StagingTarget:
         credential on the wire (the redactor derives it, see `redaction.encoded_forms`)."""
         if self.username is None or self.password is None:
             return []
-        return [self.password, Secret(f"{self.username}:{self.password.reveal()}")]
+        return [self.password, basic_pair(self.username, self.password)]
+
+
+def basic_pair(username: str, password: Secret) -> Secret:
+    """`user:password`, which HTTP Basic sends base64-encoded: a secret of its own, whose
+    base64 the redactor derives when it is registered."""
+    return Secret(f"{username}:{password.reveal()}")
+
+
+def basic_authorization(username: str, password: Secret) -> str:
+    """The `Authorization` value HTTP Basic sends for `username` and `password`, for a client
+    that is not httpx's (locust's users)."""
+    pair = basic_pair(username, password).reveal().encode()
+    return "Basic " + base64.b64encode(pair).decode("ascii")
 
 
 def address(host: str, port: int | None = None) -> str:

@@ -1,4 +1,9 @@
-"""Read the target's TLS certificate the way a client that verifies it would see it."""
+"""The target's TLS: what the client trusts, and its certificate as a verifying client sees it.
+
+Also what a TLS failure was: the error behind httpx's own (`ssl_error_in`) and, for a
+certificate that does not verify, the one sentence with the way out (`certificate_problem`)
+that both a test's failure and the readiness wait give.
+"""
 
 from __future__ import annotations
 
@@ -9,12 +14,23 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, TypeVar
 from urllib.parse import urlsplit
 
+import httpx
+
 from pytest_staging.http.target import address
 
 if TYPE_CHECKING:
     from pytest_staging.settings.resolution import StagingSettings
 
 E = TypeVar("E", bound=BaseException)
+
+
+def tls_verify(settings: StagingSettings) -> ssl.SSLContext | bool:
+    """What to verify the target's certificate against (httpx honours SSL_CERT_FILE)."""
+    if settings.insecure:
+        return False
+    if settings.ca_bundle is not None:
+        return ssl.create_default_context(cafile=str(settings.ca_bundle))
+    return True
 
 
 def cause_of(exc: BaseException, kind: type[E]) -> E | None:
@@ -36,14 +52,25 @@ def ssl_error_in(exc: BaseException) -> ssl.SSLError | None:
     return cause_of(exc, ssl.SSLError)
 
 
+def certificate_problem(exc: BaseException) -> str | None:
+    """One sentence with the way out when `exc` comes from a certificate that does not verify
+    (untrusted, expired, another host's), else None."""
+    cause = ssl_error_in(exc)
+    if isinstance(cause, ssl.SSLCertVerificationError):
+        what = cause.verify_message or cause.reason or "it does not verify"
+        return (
+            f"the target's TLS certificate does not verify ({what}): for a private CA pass "
+            "--staging-ca-bundle PATH or set SSL_CERT_FILE; an expired certificate or one "
+            "for another host must be fixed on the target; --staging-insecure skips the "
+            "check, and every report then says so"
+        )
+    return None
+
+
 def verifying_context(settings: StagingSettings) -> ssl.SSLContext:
     """The trust the session's client uses (`--staging-ca-bundle`, else SSL_CERT_FILE /
     SSL_CERT_DIR, else certifi), but always verifying, even under `--staging-insecure`:
     the check is whether the certificate is valid."""
-    import httpx
-
-    from pytest_staging.http.client import tls_verify
-
     verify = tls_verify(dataclasses.replace(settings, insecure=False))
     return verify if isinstance(verify, ssl.SSLContext) else httpx.create_ssl_context()
 

@@ -9,15 +9,16 @@ the reasons say each in full once.
 
 from __future__ import annotations
 
-import base64
 import json
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from pytest_staging.http.client import default_headers
+from pytest_staging.http.target import basic_authorization
 from pytest_staging.load.locust_side import CA_BUNDLE_ENV, HEADERS_ENV, INSECURE_ENV
 from pytest_staging.load.plan import LoadPlan, LoadTask, LoadThresholds, faults, seconds
+from pytest_staging.load.runner import LoadError, run_load
 from pytest_staging.performance import sampling
 
 if TYPE_CHECKING:
@@ -135,7 +136,7 @@ class StagingLoad:
     ) -> LoadResult:
         """Build a plan (tasks as `LoadTask`s or plain GET paths) and run it; see `run_plan`.
 
-        Without `error_rate`, the default limit `load_plan.DEFAULT_ERROR_RATE` applies.
+        Without `error_rate`, the default limit `load.plan.DEFAULT_ERROR_RATE` applies.
         """
         plan = LoadPlan(
             users=users,
@@ -158,8 +159,6 @@ class StagingLoad:
         Refused (skipped) on a sensitive environment unless
         `--staging-allow-sensitive-load`; a run that produced no result fails.
         """
-        from pytest_staging.load.runner import LoadError, run_load
-
         settings = self._settings
         if settings.sensitive and not settings.allow_sensitive_load:
             pytest.skip(
@@ -202,8 +201,7 @@ class StagingLoad:
         headers = default_headers(self._settings)
         target = self._target
         if target.username is not None and target.password is not None:
-            pair = f"{target.username}:{target.password.reveal()}".encode()
-            headers["Authorization"] = "Basic " + base64.b64encode(pair).decode("ascii")
+            headers["Authorization"] = basic_authorization(target.username, target.password)
         environ = {HEADERS_ENV: json.dumps(headers)}
         if self._settings.ca_bundle is not None:
             environ[CA_BUNDLE_ENV] = str(self._settings.ca_bundle)

@@ -7,6 +7,12 @@ request log times. A warm-up request (not counted) opens the connection
 first, so the samples measure the service rather than one TCP/TLS handshake.
 At concurrency 1 the requests go out from the calling thread: no thread
 hand-over per request.
+
+A sample is an error when the caller does not accept what it got: no answer, or a
+status outside `ok_statuses` (by default any status of 400 or more, so sampling a path that
+answers 404 counts errors). That is the caller's check, not `phase_log.failed` (no
+answer, or 500 and above), which is what the run's error rate counts: every sampled
+request is also in the phase's log, and judged there by that rule.
 """
 
 from __future__ import annotations
@@ -31,7 +37,8 @@ DEFAULT_CONCURRENCY = 2
 
 @dataclass(frozen=True)
 class LatencySample:
-    """The timings of one sampled request, in milliseconds, and how many went wrong."""
+    """The timings of one sampled request, in milliseconds, and how many answers the caller
+    did not accept (`errors`)."""
 
     name: str
     durations_ms: tuple[float, ...]
@@ -43,7 +50,7 @@ class LatencySample:
 
     @property
     def error_rate(self) -> float:
-        """Percent of samples that failed (no answer, or a status not accepted)."""
+        """Percent of samples not accepted (no answer, or a status outside `ok_statuses`)."""
         return 100.0 * self.errors / self.count if self.count else 0.0
 
     @cached_property
@@ -102,9 +109,14 @@ class LatencySample:
         )
 
 
-def _accepts(ok_statuses: Collection[int] | None) -> Callable[[int], bool]:
+def accepted_by_default(status: int) -> bool:
+    """What a sample accepts without `ok_statuses`: any status below 400."""
+    return status < 400
+
+
+def _acceptance(ok_statuses: Collection[int] | None) -> Callable[[int], bool]:
     if ok_statuses is None:
-        return lambda status: status < 400
+        return accepted_by_default
     return lambda status: status in ok_statuses
 
 
@@ -121,12 +133,12 @@ def sample(
 ) -> LatencySample:
     """Send `method path` `samples` times, at most `concurrency` at once, and time each.
 
-    A request fails when it gets no answer or its status is not in `ok_statuses`
-    (default: any status below 400); failed requests are timed too.
+    A sample is an error when its request gets no answer or its status is not in
+    `ok_statuses` (default: `accepted_by_default`); those are timed too.
     """
     if samples < 1 or concurrency < 1:
         raise ValueError(f"samples and concurrency must be 1 or more, got {samples}, {concurrency}")
-    accepted = _accepts(ok_statuses)
+    accepted = _acceptance(ok_statuses)
 
     def timed(_: int) -> tuple[float, bool]:
         start = timing.monotonic()
@@ -145,5 +157,5 @@ def sample(
     return LatencySample(
         name=name or f"{method} {path}",
         durations_ms=tuple(round(duration, 3) for duration, _ in results),
-        errors=sum(1 for _, ok in results if not ok),
+        errors=sum(1 for _, was_accepted in results if not was_accepted),
     )

@@ -20,13 +20,11 @@ A failure with no secret in it keeps its structured form, so pytest's usual
 coloured output is unchanged; one with a secret is rebuilt (the same way xdist
 ships it between processes) with the secret masked, or, failing that, replaced
 by its masked text. Secrets first seen on the wire (cookies, Authorization
-headers) are registered by the client's event hooks, `wire_event_hooks()`.
+headers) are registered by the session client itself (`http/wire_secrets.py`).
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 import contextlib
 import copy
 import dataclasses
@@ -34,21 +32,29 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from _pytest.reports import CollectErrorRepr
 
-from pytest_staging.redaction import Redactor, Secret, redactor
+from pytest_staging.http.auth import configured_secrets
+from pytest_staging.redaction import Redactor, redactor
 
 if TYPE_CHECKING:
     import warnings
-    from collections.abc import Callable, Generator, Iterable
+    from collections.abc import Generator
 
-    import httpx
-
-    from pytest_staging.settings.resolution import StagingSettings
+# configured_secrets lives in http/auth.py, with the credentials it reads; plugin.py imports
+# it from here.
+__all__ = [
+    "MASKING_PLUGIN",
+    "RedactingFilter",
+    "SecretMasking",
+    "configured_secrets",
+    "mask_metadata",
+    "mask_record",
+    "mask_report",
+    "redacted",
+]
 
 MASKING_PLUGIN = "staging-masking"
-WIRE_COOKIE_MIN_LENGTH = 8
-"""Cookie values seen on the wire shorter than this are not taken for secrets: a session id
-is long and random, while `consent=true` or `theme=dark` would mask common words everywhere."""
 _LOGGING_HANDLERS = ("log_cli_handler", "log_file_handler", "caplog_handler", "report_handler")
 """The handlers of pytest's logging plugin (the same names from pytest 8.0 on)."""
 _STRUCTURAL_ATTRIBUTES = frozenset(
@@ -136,8 +142,6 @@ def _masked_longrepr(report: pytest.TestReport | pytest.CollectReport, secrets: 
             rebuilt = _rebuilt_longrepr(report, secrets)
             if not secrets.finds(str(rebuilt)):
                 return rebuilt
-    from _pytest.reports import CollectErrorRepr
-
     if isinstance(longrepr, CollectErrorRepr):
         return CollectErrorRepr(secrets.redact(text))
     return secrets.redact(text)
@@ -291,97 +295,3 @@ class SecretMasking:
         for handler in self._filtered:
             handler.removeFilter(self._filter)
         self._filtered.clear()
-        _cookie_counts.clear()  # the redactor forgets its secrets at the end of the run too
-
-
-def configured_secrets(settings: StagingSettings) -> list[Secret]:
-    """The secrets a run knows from the start, beyond the token and the header values: the
-    password the manifest's `[auth]` names (and for Basic the `user:password` pair, whose
-    base64 the redactor derives), when the variable is set."""
-    auth = settings.manifest.auth
-    if auth is None:
-        return []
-    from pytest_staging.http.auth import credential_environ
-
-    try:
-        username, password = auth.credentials(credential_environ(settings))
-    except LookupError:  # unset: the tests that need it say so
-        return []
-    if auth.kind != "basic":
-        return [password]
-    return [password, Secret(f"{username}:{password.reveal()}")]  # its base64 is derived
-
-
-def wire_secrets(headers: Iterable[tuple[str, str]]) -> list[str]:
-    """The secret values in HTTP headers: Authorization and Proxy-Authorization (the whole
-    value, its credential part and, for Basic, the password inside), Cookie values, and the
-    value of each Set-Cookie."""
-    found: list[str] = []
-    for name, value in headers:
-        lowered = name.lower()
-        if lowered in {"authorization", "proxy-authorization"}:
-            found += _authorization_secrets(value.strip())
-        elif lowered == "cookie":
-            found += _cookie_values(value.split(";"))
-        elif lowered == "set-cookie":
-            found += _cookie_values(value.split(";")[:1])
-    return found
-
-
-def _authorization_secrets(value: str) -> list[str]:
-    scheme, _, credential = value.partition(" ")
-    credential = credential.strip()
-    found = [value, credential] if credential else [value]
-    if scheme.lower() == "basic" and credential:
-        with contextlib.suppress(binascii.Error, UnicodeDecodeError):
-            pair = base64.b64decode(credential, validate=True).decode("utf-8")
-            _, colon, password = pair.partition(":")
-            if colon:
-                found += [pair, password]
-    return found
-
-
-WIRE_COOKIE_VALUES_PER_NAME = 32
-"""A cookie re-issued with a new value on every answer (a load balancer's stickiness cookie)
-would otherwise add a secret per request, and every redaction scans them all."""
-_cookie_counts: dict[str, int] = {}
-
-
-def _cookie_values(pairs: Iterable[str]) -> list[str]:
-    found = []
-    for pair in pairs:
-        name, equals, value = pair.strip().partition("=")
-        value = value.strip().strip('"')
-        seen = _cookie_counts.get(name, 0)
-        if equals and len(value) >= WIRE_COOKIE_MIN_LENGTH and seen < WIRE_COOKIE_VALUES_PER_NAME:
-            _cookie_counts[name] = seen + 1
-            found.append(value)
-    return found
-
-
-def register_from_wire(
-    request: httpx.Request | None = None,
-    response: httpx.Response | None = None,
-    secrets: Redactor = redactor,
-) -> None:
-    """Register the secrets a request sends and a response sets (see `wire_secrets`)."""
-    headers: list[tuple[str, str]] = []
-    if request is not None:
-        headers += request.headers.multi_items()
-    if response is not None:
-        headers += response.headers.multi_items()
-    secrets.register(wire_secrets(headers))
-
-
-def _on_request(request: httpx.Request) -> None:
-    register_from_wire(request=request)
-
-
-def _on_response(response: httpx.Response) -> None:
-    register_from_wire(response=response)
-
-
-def wire_event_hooks() -> dict[str, list[Callable[..., Any]]]:
-    """httpx event hooks that register what `register_from_wire` finds, for
-    `httpx.Client(event_hooks=wire_event_hooks())`."""
-    return {"request": [_on_request], "response": [_on_response]}
