@@ -9,7 +9,8 @@ data so it can ride on pytest's test reports from xdist workers to the controlle
 
 A broken limit is a gate reason of its own: a declared budget is a gate, whatever the
 category's pass rate. A retry that changed a request's outcome (503, then 200) makes a
-passing test flaky; one that met the same failure again does not (see `retrying.rescued`).
+passing test flaky; one that met the same failure again does not (see
+`http/retrying.rescued`).
 """
 
 from __future__ import annotations
@@ -25,7 +26,11 @@ if TYPE_CHECKING:
 
 
 def failed(status: int | None) -> bool:
-    """THE meaning of a failed request, everywhere: no answer, or a status of 500 or more."""
+    """THE meaning of a failed request, everywhere: no answer, or a status of 500 or more.
+
+    The run's error rate, the per-request table and the retries count by it. A latency
+    sample's errors are another thing, named so: answers its caller did not accept
+    (`ok_statuses`, see `performance/sampling.py`)."""
     return status is None or status >= 500
 
 

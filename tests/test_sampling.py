@@ -56,7 +56,7 @@ def test_sample_properties_follow_the_percentiles() -> None:
     )
 
 
-def test_error_rate_is_the_percentage_of_failed_samples() -> None:
+def test_error_rate_is_the_percentage_of_samples_not_accepted() -> None:
     assert LatencySample("GET /x", ONE_TO_HUNDRED, errors=5).error_rate == 5.0
     assert LatencySample("GET /x", (1.0, 2.0, 3.0), errors=3).error_rate == 100.0
     assert LatencySample("GET /x", (), errors=0).error_rate == 0.0
