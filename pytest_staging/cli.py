@@ -4,6 +4,10 @@ One subparser and one small function per subcommand; each function takes the
 parsed arguments and returns the exit code. A `CommandError` becomes one
 `pytest-staging <command>: error: ...` line on stderr and exit code 1, never a
 traceback; argparse's own usage errors exit with 2, as everywhere.
+
+Each command imports what only it uses when it runs: the report, soak, manifest and demo
+modules cost 40 to 150 ms each to import, which `init`, `--help` and the other commands
+need not pay.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from pytest_staging.demo.modes import DEMO_MODES
-from pytest_staging.report import baseline
+from pytest_staging.settings import parsing
 from pytest_staging.soak import durations
 
 DEFAULT_URL = "https://staging.example.com"
@@ -189,10 +193,10 @@ def _add_report_commands(commands: argparse._SubParsersAction[argparse.ArgumentP
     compare.add_argument("new", type=Path, help="the later report")
     compare.add_argument(
         "--tolerance",
-        type=baseline.tolerance,
-        default=baseline.DEFAULT_TOLERANCE,
+        type=parsing.tolerance,
+        default=parsing.DEFAULT_TOLERANCE,
         metavar="PERCENT",
-        help=f"p95 growth allowed per request (default: {baseline.DEFAULT_TOLERANCE:g})",
+        help=f"p95 growth allowed per request (default: {parsing.DEFAULT_TOLERANCE:g})",
     )
     compare.add_argument(
         "--allow-different-targets",
@@ -203,7 +207,7 @@ def _add_report_commands(commands: argparse._SubParsersAction[argparse.ArgumentP
 
 
 def _read_report(path: Path) -> dict[str, Any]:
-    from pytest_staging.report import saved
+    from pytest_staging.report import saved  # per command: ~60 ms (see the module docstring)
 
     try:
         return saved.read(path)
@@ -213,31 +217,30 @@ def _read_report(path: Path) -> dict[str, Any]:
 
 def _gate(args: argparse.Namespace) -> int:
     """Re-print a saved run's verdict; its exit code is the verdict."""
-    from pytest_staging.report import markdown, saved, terminal
-    from pytest_staging.run.controller import INSECURE_WARNING
+    from pytest_staging.report import markdown, terminal  # per command (module docstring)
+    from pytest_staging.report.saved import SavedReport
 
-    document = _read_report(args.report)
-    outcome = saved.outcome(document)
+    report = SavedReport.from_document(_read_report(args.report))
     if args.markdown:
-        print(markdown.summary(outcome), end="")
+        print(markdown.summary(report), end="")
     else:
-        started = outcome.started_at.isoformat(timespec="seconds")
-        print(f"{terminal.title(outcome)}, started {started}, exit code {outcome.exit_code}")
+        started = report.started_at.isoformat(timespec="seconds")
+        print(f"{terminal.title(report)}, started {started}, exit code {report.exit_code}")
         lines = [
-            *terminal.table_lines(outcome),
-            *terminal.slowest_lines(outcome),
-            *terminal.load_lines(outcome),
-            *terminal.withheld_lines(outcome),
-            *terminal.note_lines(outcome),
-            *([INSECURE_WARNING] if outcome.insecure else []),
-            *terminal.verdict_lines(outcome),
+            *terminal.table_lines(report),
+            *terminal.slowest_lines(report),
+            *terminal.load_lines(report),
+            *terminal.withheld_lines(report),
+            *terminal.note_lines(report),
+            *([terminal.INSECURE_WARNING] if report.insecure else []),
+            *terminal.verdict_lines(report),
         ]
         print("\n".join(lines))
-    return 0 if outcome.verdict.go else 1
+    return 0 if report.verdict.go else 1
 
 
 def _compare(args: argparse.Namespace) -> int:
-    from pytest_staging.report.comparison import compare, target_difference
+    from pytest_staging.report.comparison import compare, target_difference  # per command
 
     old, new = _read_report(args.old), _read_report(args.new)
     difference = target_difference(old, new)
@@ -260,7 +263,7 @@ def _compare(args: argparse.Namespace) -> int:
 
 def _demo(args: argparse.Namespace) -> int:
     """Serve the demo service until interrupted."""
-    try:
+    try:  # per command (~150 ms), and the demo's extra may be missing
         from pytest_staging.demo.__main__ import main as serve
     except ImportError as exc:
         raise CommandError(
@@ -277,7 +280,7 @@ def _demo(args: argparse.Namespace) -> int:
 
 def _soak(args: argparse.Namespace) -> int:
     """Start or resume a soak; its exit code is its verdict."""
-    from pytest_staging.soak.loop import Request, SoakError, soak
+    from pytest_staging.soak.loop import Request, SoakError, soak  # per command (~100 ms)
 
     pytest_args = list(args.pytest_args)
     if pytest_args[:1] == ["--"]:
@@ -298,7 +301,7 @@ def _soak(args: argparse.Namespace) -> int:
 
 def _locustfile(args: argparse.Namespace) -> int:
     """Print or write the generated locustfile of the manifest's `[load]` tasks."""
-    from pytest_staging import manifest
+    from pytest_staging import manifest  # per command (~120 ms with the reader)
     from pytest_staging.load.plan import generated_locustfile
 
     try:

@@ -3,12 +3,13 @@
 Lifecycle, top to bottom:
 - `pytest_addoption`: the `--staging-*` options and `staging_*` ini keys.
 - `pytest_load_initial_conftests` (before any conftest is imported): a run that names a
-  target writes its NO-GO reports at once and registers `VerdictGuard`, which makes sure
-  a run ending without the gate's verdict says why and never exits 0.
+  target writes its NO-GO reports at once and registers `VerdictGuard` (run.verdict_guard),
+  which makes sure a run ending without the gate's verdict says why and never exits 0.
 - `pytest_configure`: markers; settings resolved once into `config.stash`;
   with a target, the demo service started (controller only) and the
-  controller's `GateController` registered, plus `XdistHooks` when xdist is
-  loaded; with `--staging-suites`, the bundled suites added to the paths.
+  controller's `GateController` (run.controller) registered, plus `XdistHooks`
+  (run.xdist_hooks) when xdist is loaded; with `--staging-suites`, the bundled
+  suites added to the paths.
   Without a target nothing else happens: the plugin stays inert.
 - `pytest_collection_modifyitems`: smoke and critical tests first (the same order
   in every xdist worker), destructive tests withheld unless allowed.
@@ -19,14 +20,16 @@ Lifecycle, top to bottom:
   the same with and without xdist; and `SecretMasking` (controller and workers):
   every secret the run knows is masked in what pytest and its plugins render
   (failures, captured output, logs, warnings, pytest-metadata's table).
-Heavy modules (httpx, tenacity, jsonschema, the demo) load only when needed.
+Heavy modules (httpx, tenacity, jsonschema, the demo) load only when needed: the imports
+inside functions below are the modules of a gated run, which a run without a target never
+loads (`bench/startup.py` measures it; httpx alone costs ~100 ms).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import os
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -43,14 +46,13 @@ from pytest_staging.fixtures import (
 from pytest_staging.markers import CRITICAL, MARKERS
 from pytest_staging.redaction import redactor
 from pytest_staging.run import bundled_suites
+from pytest_staging.run.xdist_hooks import hand_back_deselected, is_worker, worker_url
 from pytest_staging.settings import resolution as settings_module
 from pytest_staging.settings.options import add_options
 from pytest_staging.settings.resolution import DESELECTED_KEY, SETTINGS_KEY, StagingSettings
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
-
-    from xdist.workermanage import WorkerController
 
     from pytest_staging.run.controller import GateController
 
@@ -66,10 +68,8 @@ __all__ = [
 ]
 
 GUARD_PLUGIN = "staging-verdict-guard"
-WORKER_URL_KEY = "pytest_staging_url"
 XDIST_WORKER_ENV = "PYTEST_XDIST_WORKER"
 """Set by xdist in each worker process, before the worker's pytest reads its options."""
-WORKER_DESELECTED_KEY = "pytest_staging_deselected"
 SMOKE = "smoke"
 
 
@@ -94,8 +94,8 @@ def pytest_load_initial_conftests(
         return
     if not settings_module.names_target(early_config, options=options):
         return
-    from pytest_staging.gate import ExitCode
-    from pytest_staging.run.controller import EARLY_NO_GO, VerdictGuard
+    from pytest_staging.gate import ExitCode  # a gated run's modules (see the docstring)
+    from pytest_staging.run.verdict_guard import EARLY_NO_GO, VerdictGuard
 
     guard = VerdictGuard(
         settings_module.report_path(early_config, options=options),
@@ -133,7 +133,7 @@ def _stand_down_guard(config: pytest.Config) -> None:
     all, and its reports say so instead of "did not finish"."""
     guard = config.pluginmanager.get_plugin(GUARD_PLUGIN)
     if guard is not None:
-        from pytest_staging.gate import ExitCode
+        from pytest_staging.gate import ExitCode  # a gated run's module (see the docstring)
 
         config.pluginmanager.unregister(guard)
         guard.write("no target URL was given, so the gate did not run", ExitCode.NO_GO, {})
@@ -143,30 +143,26 @@ def _report_usage_error(config: pytest.Config, error: pytest.UsageError) -> None
     """Bad input never loses the reports: write a NO-GO that names the problem."""
     report = settings_module.report_path(config)
     summary = settings_module.report_path(config, name="summary_md")
-    from pytest_staging.report import json_report, markdown
+    from pytest_staging.report import json_report, markdown  # (see the docstring)
     from pytest_staging.report.finished_run import finished_early
 
-    outcome = finished_early(f"usage error: {error}", exit_code=pytest.ExitCode.USAGE_ERROR)
+    run = finished_early(f"usage error: {error}", exit_code=pytest.ExitCode.USAGE_ERROR)
     # A file that cannot be written is not reported: the usage error is what the user must see.
-    json_report.publish(outcome, report)
-    markdown.publish(outcome, summary)
-
-
-def _is_worker(config: pytest.Config) -> bool:
-    return hasattr(config, "workerinput")
+    json_report.publish(run, report)
+    markdown.publish(run, summary)
 
 
 def _activate(config: pytest.Config, settings: StagingSettings) -> StagingSettings:
     """Point the run at its target and, on the controller, set up the gate."""
-    from pytest_staging.http.target import StagingTarget
+    from pytest_staging.http.target import StagingTarget  # a gated run's modules (docstring)
     from pytest_staging.phase_log import PHASE_LOG_KEY, PhaseLog
     from pytest_staging.run.controller import CONTROLLER_PLUGIN, GateController
     from pytest_staging.run.masking import MASKING_PLUGIN, SecretMasking, configured_secrets
     from pytest_staging.run.report_data import REPORT_DATA_PLUGIN, ReportDataWriter
+    from pytest_staging.run.xdist_hooks import XDIST_PLUGIN, XdistHooks
 
-    if _is_worker(config):
-        workerinput: dict[str, Any] = config.workerinput  # type: ignore[attr-defined]
-        settings = dataclasses.replace(settings, url=workerinput.get(WORKER_URL_KEY, settings.url))
+    if is_worker(config):
+        settings = dataclasses.replace(settings, url=worker_url(config) or settings.url)
     elif settings.demo is not None:
         settings = dataclasses.replace(settings, url=_start_demo(config, settings.demo))
     assert settings.url is not None
@@ -175,13 +171,13 @@ def _activate(config: pytest.Config, settings: StagingSettings) -> StagingSettin
     config.add_cleanup(redactor.clear)
     config.pluginmanager.register(SecretMasking(config), MASKING_PLUGIN)
     phase_log = config.stash[PHASE_LOG_KEY] = PhaseLog()
-    carrier = ReportDataWriter(settings.categories, phase_log)
-    config.pluginmanager.register(carrier, REPORT_DATA_PLUGIN)
-    if not _is_worker(config):
+    writer = ReportDataWriter(settings.categories, phase_log)
+    config.pluginmanager.register(writer, REPORT_DATA_PLUGIN)
+    if not is_worker(config):
         controller = GateController(config, settings, target)
         config.pluginmanager.register(controller, CONTROLLER_PLUGIN)
         if config.pluginmanager.hasplugin("xdist"):
-            config.pluginmanager.register(XdistHooks(settings.url, controller), "staging-xdist")
+            config.pluginmanager.register(XdistHooks(settings.url, controller), XDIST_PLUGIN)
         _register_html(config, controller)
     return settings
 
@@ -189,13 +185,13 @@ def _activate(config: pytest.Config, settings: StagingSettings) -> StagingSettin
 def _register_html(config: pytest.Config, controller: GateController) -> None:
     """Our pytest-html hooks exist only when pytest-html is loaded and writes a report."""
     if config.pluginmanager.hasplugin("html") and config.getoption("htmlpath", None):
-        from pytest_staging.run.html_hooks import HTML_PLUGIN, HtmlHooks
+        from pytest_staging.run.html_hooks import HTML_PLUGIN, HtmlHooks  # (see the docstring)
 
         config.pluginmanager.register(HtmlHooks(controller), HTML_PLUGIN)
 
 
 def _start_demo(config: pytest.Config, mode: str) -> str:
-    from pytest_staging.demo.modes import DemoOptions
+    from pytest_staging.demo.modes import DemoOptions  # only with --staging-demo (docstring)
     from pytest_staging.demo.server import DemoServer, DemoStartError
 
     server = DemoServer(DemoOptions(mode=mode))
@@ -207,39 +203,13 @@ def _start_demo(config: pytest.Config, mode: str) -> str:
     return url
 
 
-class XdistHooks:
-    """Registered only when xdist is loaded: the target goes out to every worker, and
-    every worker's collected tests come back as results the controller must see."""
-
-    def __init__(self, url: str, controller: GateController) -> None:
-        self._url = url
-        self._controller = controller
-
-    def pytest_configure_node(self, node: WorkerController) -> None:
-        node.workerinput[WORKER_URL_KEY] = self._url
-
-    def pytest_xdist_node_collection_finished(
-        self, node: WorkerController, ids: Sequence[str]
-    ) -> None:
-        self._controller.expect(ids, every_worker=node.config.getvalue("dist") == "each")
-
-    def pytest_testnodedown(self, node: WorkerController, error: object | None) -> None:
-        """Every worker collects, and deselects, the same tests: one worker's count is the
-        run's (a crashed worker sends none)."""
-        output = getattr(node, "workeroutput", None) or {}
-        stash = node.config.stash
-        stash[DESELECTED_KEY] = max(
-            stash.get(DESELECTED_KEY, 0), output.get(WORKER_DESELECTED_KEY, 0)
-        )
-
-
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """First, so a conftest's own order (the suites' `runs_last`) and pytest's `--ff` and
     `--nf` still apply after it."""
     settings = config.stash.get(SETTINGS_KEY, None)
     if settings is not None and settings.active:
-        from pytest_staging.run.destructive import withhold_destructive
+        from pytest_staging.run.destructive import withhold_destructive  # (see the docstring)
 
         items.sort(key=_gate_order)
         withhold_destructive(items, settings)
@@ -263,7 +233,5 @@ def pytest_deselected(items: Sequence[pytest.Item]) -> None:
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
     """A worker hands its deselected count back to the controller (see `XdistHooks`)."""
-    config = session.config
-    if _is_worker(config):
-        workeroutput: dict[str, Any] = config.workeroutput  # type: ignore[attr-defined]
-        workeroutput[WORKER_DESELECTED_KEY] = config.stash.get(DESELECTED_KEY, 0)
+    if is_worker(session.config):
+        hand_back_deselected(session.config)

@@ -14,6 +14,7 @@ from inner_run import INNER_RUN_OPTIONS
 from pytest_staging.report import baseline, json_report
 from pytest_staging.report.baseline import FLOOR_MS, MIN_SAMPLES, Baseline
 from pytest_staging.report.finished_run import finished_early
+from pytest_staging.settings import parsing
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
@@ -35,8 +36,8 @@ def stats(p95_ms: float, count: int = 20) -> dict[str, Any]:
 
 def valid_report(latency: Mapping[str, Mapping[str, Any]]) -> Report:
     """A report as --staging-report writes it, with the given latency section."""
-    outcome = finished_early("built by hand", exit_code=1, target_url="http://127.0.0.1:9")
-    return json_report.build(dataclasses.replace(outcome, latency=latency))
+    run = finished_early("built by hand", exit_code=1, target_url="http://127.0.0.1:9")
+    return json_report.build(dataclasses.replace(run, latency=latency))
 
 
 # -- reading the file ---------------------------------------------------------------------
@@ -104,13 +105,13 @@ def test_a_report_that_breaks_the_schema_names_where(tmp_path: Path) -> None:
     ("text", "percent"), [("20", 20.0), ("20%", 20.0), (" 7.5 ", 7.5), ("0", 0.0), ("1000", 1000.0)]
 )
 def test_tolerance_reads_percentages(text: str, percent: float) -> None:
-    assert baseline.tolerance(text) == percent
+    assert parsing.tolerance(text) == percent
 
 
 @pytest.mark.parametrize("text", ["-1", "1000.5", "ten", "", "nan", "inf"])
 def test_tolerance_outside_0_to_1000_is_refused(text: str) -> None:
     with pytest.raises(argparse.ArgumentTypeError) as info:
-        baseline.tolerance(text)
+        parsing.tolerance(text)
     assert str(info.value) == f"expected a percentage from 0 to 1000, e.g. 20, got {text!r}"
 
 

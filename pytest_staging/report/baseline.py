@@ -4,7 +4,10 @@ p95 per request name is compared where both runs have enough samples to make
 a p95 meaningful; a request slower than the baseline by more than the
 tolerance (percent) *and* by more than a small absolute floor is a
 regression. The floor keeps a 2 ms → 3 ms wobble on loopback from failing a
-gate; the tolerance is the user's to choose (default 20 %).
+gate; the tolerance is the user's to choose (`settings.parsing.DEFAULT_TOLERANCE`).
+
+The file is read on the controller only, once, when the gate is set up (`load`): the
+option parser only names it, since every xdist worker parses the options too.
 """
 
 from __future__ import annotations
@@ -14,10 +17,12 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
+from pytest_staging.report import saved
+
 if TYPE_CHECKING:
     from collections.abc import Mapping
+    from pathlib import Path
 
-DEFAULT_TOLERANCE = 20.0
 MIN_SAMPLES = 5
 """Fewer requests than this in either run: p95 is one slow request, so it is not compared."""
 FLOOR_MS = 5.0
@@ -50,26 +55,12 @@ class Baseline:
         return tuple(found)
 
 
-def load(value: str) -> Baseline:
-    """Read and check an earlier report; problems become messages naming the file."""
-    from pytest_staging.report import saved
-
+def load(value: str | Path) -> Baseline:
+    """Read and check an earlier report; a problem is the option's bad value, its message
+    naming the file (the caller names the option)."""
     try:
         document = saved.read(value)
     except saved.ReportFileError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
     latency = {name: MappingProxyType(stats) for name, stats in document["latency"].items()}
     return Baseline(str(value), MappingProxyType(latency))
-
-
-def tolerance(value: str) -> float:
-    """A tolerance in percent, 0 or more."""
-    try:
-        percent = float(value.strip().rstrip("%"))
-    except ValueError:
-        percent = -1.0
-    if not 0 <= percent <= 1000:  # a tenfold slowdown is the widest sane allowance
-        raise argparse.ArgumentTypeError(
-            f"expected a percentage from 0 to 1000, e.g. 20, got {value!r}"
-        )
-    return percent

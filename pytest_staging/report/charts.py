@@ -230,16 +230,18 @@ def _panel(
     return "".join(parts)
 
 
-def load_history(run: Mapping[str, Any], index: int) -> str | None:
-    """Requests per second and p95 (ms) over the run's time, from locust's once-a-second
+def load_history(load: Mapping[str, Any], index: int) -> str | None:
+    """Requests per second and p95 (ms) over the load run's time, from locust's once-a-second
     points (at most `HISTORY_POINTS` of them drawn)."""
-    points = _thinned(run.get("history") or (), HISTORY_POINTS)
+    points = _thinned(load.get("history") or (), HISTORY_POINTS)
     if not points:
         return None
     span = max(float(points[-1]["t"]), 1.0)
     rps = [(float(point["t"]), float(point["rps"] or 0)) for point in points]
     p95 = [(float(point["t"]), float(point["p95_ms"] or 0)) for point in points]
-    caption = f"Load run {redactor.redact(str(run['name']))}: requests per second and p95 over time"
+    caption = (
+        f"Load run {redactor.redact(str(load['name']))}: requests per second and p95 over time"
+    )
     body = (
         _panel(rps, 24, span, "requests per second", _LOAD_COLOURS[0])
         + _panel(p95, 184, span, "p95 ms", _LOAD_COLOURS[1])

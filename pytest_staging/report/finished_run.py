@@ -1,4 +1,8 @@
-"""The finished run as the reports see it: the verdict plus its context."""
+"""The finished run as the reports see it: the verdict plus its context.
+
+The controller builds one when the gate decides (`FinishedRun`), or earlier when there is no
+verdict to give (`finished_early`): bad input at start, a run not finished yet.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +10,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from pytest_staging import gate, timing
-from pytest_staging.gate import RunSnapshot, Verdict
-from pytest_staging.settings.resolution import BUILTIN_CATEGORIES, DEFAULT_THRESHOLDS
+from pytest_staging.gate import BUILTIN_CATEGORIES, DEFAULT_THRESHOLDS, RunSnapshot, Verdict
+from pytest_staging.report.renderable import RequestTotals
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -38,6 +42,17 @@ class FinishedRun:
     """(node id, why) of each destructive test the guard withheld."""
     service: str = ""
     """The manifest's service name ("" without one): `compare` refuses two services."""
+
+    @property
+    def requests(self) -> RequestTotals:
+        """The run's requests against `max_error_rate`, as the reports show them."""
+        snapshot = self.snapshot
+        return RequestTotals(
+            total=snapshot.requests,
+            failed=snapshot.failed_requests,
+            error_rate=self.verdict.error_rate,
+            max_error_rate=snapshot.max_error_rate,
+        )
 
 
 def finished_early(

@@ -60,8 +60,8 @@ def _cells(result: CategoryResult, status: str, tag: str = "td") -> str:
     return f'{row}<{tag} class="{_result_class(status)}">{html.escape(status)}</{tag}>'
 
 
-def _gate_table(outcome: FinishedRun) -> str:
-    verdict = outcome.verdict
+def _gate_table(run: FinishedRun) -> str:
+    verdict = run.verdict
     head = "".join(f"<th>{name}</th>" for name in _COLUMNS)
     rows = "".join(
         f'<tr data-category="{escaped(result.name)}">{_cells(result, result.status)}</tr>'
@@ -94,57 +94,56 @@ def _value(value: Any) -> str:
     return str(value)
 
 
-def _audit_table(outcome: FinishedRun) -> str:
-    facts: dict[str, Any] = audit(outcome)
-    facts["destructive_withheld"] = "; ".join(terminal.withheld_lines(outcome)) or None
+def _audit_table(run: FinishedRun) -> str:
+    facts: dict[str, Any] = audit(run)
+    facts["destructive_withheld"] = "; ".join(terminal.withheld_lines(run)) or None
     facts["thresholds"] = {name: percent(value) for name, value in facts["thresholds"].items()}
     rows = "".join(
         f"<tr><th>{html.escape(key.replace('_', ' '))}</th><td>{escaped(_value(value))}</td></tr>"
         for key, value in facts.items()
     )
-    started = outcome.started_at.isoformat(timespec="seconds")
-    rows += f"<tr><th>started at</th><td>{started}, {outcome.duration_s:.1f} s</td></tr>"
+    started = run.started_at.isoformat(timespec="seconds")
+    rows += f"<tr><th>started at</th><td>{started}, {run.duration_s:.1f} s</td></tr>"
     return f'<h3>Audit</h3><table id="staging-audit">{rows}</table>'
 
 
-def _charts(outcome: FinishedRun) -> str:
+def _charts(run: FinishedRun) -> str:
     figures = [
-        charts.pass_rates(outcome.verdict.categories),
-        charts.latency(outcome.latency),
-        *(charts.load_history(run, index) for index, run in enumerate(outcome.load)),
+        charts.pass_rates(run.verdict.categories),
+        charts.latency(run.latency),
+        *(charts.load_history(load, index) for index, load in enumerate(run.load)),
     ]
     drawn = "".join(figure for figure in figures if figure)
-    loads = _listed("staging-load", "Load runs", terminal.load_lines(outcome))
+    loads = _listed("staging-load", "Load runs", terminal.load_lines(run))
     return f'<div id="staging-charts"><h3>Charts</h3>{drawn}</div>{loads}'
 
 
-def section(outcome: FinishedRun) -> str:
+def section(run: FinishedRun) -> str:
     """The whole block as one HTML fragment, for pytest-html's summary prefix."""
-    verdict = outcome.verdict
+    verdict = run.verdict
     state = "staging-go" if verdict.go else "staging-no-go"
-    target = escaped(outcome.target_url or "no target")
+    target = escaped(run.target_url or "no target")
     parts = [
         f"<style>{_STYLE}</style>",
         f'<h2 class="staging-verdict">Staging gate: {verdict.label}</h2>',
         f'<p class="staging-target">Target: {target} (environment '
-        f"{escaped(outcome.environment)}), exit code {outcome.exit_code}</p>",
+        f"{escaped(run.environment)}), exit code {run.exit_code}</p>",
     ]
-    if outcome.insecure:
+    if run.insecure:
         parts.append(
             '<p class="staging-warning">WARNING: TLS certificates were NOT verified '
             "(--staging-insecure)</p>"
         )
     parts.append(_listed("staging-reasons", "Reasons", verdict.reasons))
     parts.append(_listed("staging-notes", "Notes", verdict.notes))
-    parts.append(_gate_table(outcome))
+    parts.append(_gate_table(run))
     parts.extend(
-        f'<p id="staging-error-rate">{escaped(line)}</p>'
-        for line in terminal.error_rate_lines(outcome)
+        f'<p id="staging-error-rate">{escaped(line)}</p>' for line in terminal.error_rate_lines(run)
     )
     parts.append(_listed("staging-tolerated", "Failures within tolerance", verdict.tolerated))
     parts.append(_listed("staging-flaky", "Flaky, passed after a retry or a rerun", verdict.flaky))
-    parts.append(_charts(outcome))
-    parts.append(_audit_table(outcome))
+    parts.append(_charts(run))
+    parts.append(_audit_table(run))
     return (
         f'<section id="{SECTION_ID}" class="{state}" data-verdict="{verdict.label}">'
         + "".join(parts)

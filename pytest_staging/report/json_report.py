@@ -63,16 +63,16 @@ def _category(result: CategoryResult) -> dict[str, Any]:
     }
 
 
-def audit(outcome: FinishedRun) -> dict[str, Any]:
-    readiness = outcome.readiness
+def audit(run: FinishedRun) -> dict[str, Any]:
+    readiness = run.readiness
     last = readiness.last if readiness else None
     return {
         "resolved_address": last.address if last else None,
         "deployed_version": last.version if last else None,
-        "tls_certificate_expiry": outcome.tls_expiry.isoformat() if outcome.tls_expiry else None,
-        "tls_verification": not outcome.insecure,
-        "thresholds": dict(outcome.snapshot.thresholds),
-        "explicit_thresholds": sorted(outcome.snapshot.explicit),
+        "tls_certificate_expiry": run.tls_expiry.isoformat() if run.tls_expiry else None,
+        "tls_verification": not run.insecure,
+        "thresholds": dict(run.snapshot.thresholds),
+        "explicit_thresholds": sorted(run.snapshot.explicit),
         "readiness": None
         if readiness is None
         else {
@@ -82,15 +82,13 @@ def audit(outcome: FinishedRun) -> dict[str, Any]:
             "reason": readiness.reason,
         },
         "tool_versions": tool_versions(),
-        "destructive_withheld": [
-            {"nodeid": nodeid, "reason": why} for nodeid, why in outcome.withheld
-        ],
+        "destructive_withheld": [{"nodeid": nodeid, "reason": why} for nodeid, why in run.withheld],
     }
 
 
-def selection(outcome: FinishedRun) -> dict[str, Any]:
+def selection(run: FinishedRun) -> dict[str, Any]:
     """How the user narrowed the run, and how many tests that left out."""
-    snapshot = outcome.snapshot
+    snapshot = run.snapshot
     return {
         "deselected": snapshot.deselected,
         "options": list(snapshot.selection),
@@ -99,43 +97,43 @@ def selection(outcome: FinishedRun) -> dict[str, Any]:
     }
 
 
-def requests(outcome: FinishedRun) -> dict[str, Any]:
+def requests(run: FinishedRun) -> dict[str, Any]:
     """Every request of the run (each attempt), the failed ones and the limit on their rate."""
-    snapshot = outcome.snapshot
+    totals = run.requests
     return {
-        "total": snapshot.requests,
-        "failed": snapshot.failed_requests,
-        "error_rate": _rate(outcome.verdict.error_rate),
-        "max_error_rate": snapshot.max_error_rate,
+        "total": totals.total,
+        "failed": totals.failed,
+        "error_rate": _rate(totals.error_rate),
+        "max_error_rate": totals.max_error_rate,
     }
 
 
-def build(outcome: FinishedRun) -> dict[str, Any]:
-    """The report document for `outcome`, ready for `json.dumps`."""
-    verdict = outcome.verdict
+def build(run: FinishedRun) -> dict[str, Any]:
+    """The report document for `run`, ready for `json.dumps`."""
+    verdict = run.verdict
     return {
         "schema": SCHEMA_ID,
         "plugin_version": _version("pytest-staging") or "unknown",
         "verdict": verdict.label,
-        "exit_code": int(outcome.exit_code),
+        "exit_code": int(run.exit_code),
         "reasons": list(verdict.reasons),
-        "interrupted": outcome.snapshot.interrupted,
+        "interrupted": run.snapshot.interrupted,
         "target": {
-            "url": outcome.target_url,
-            "environment": outcome.environment,
-            "service": outcome.service or None,
+            "url": run.target_url,
+            "environment": run.environment,
+            "service": run.service or None,
         },
-        "started_at": outcome.started_at.isoformat(),
-        "duration_s": round(outcome.duration_s, 3),
+        "started_at": run.started_at.isoformat(),
+        "duration_s": round(run.duration_s, 3),
         "totals": _counts(verdict.totals),
         "categories": {result.name: _category(result) for result in verdict.categories},
         "critical_failures": list(verdict.critical_failures),
         "flaky": list(verdict.flaky),
         "tolerated_failures": list(verdict.tolerated),
         "notes": list(verdict.notes),
-        "selection": selection(outcome),
-        "requests": requests(outcome),
-        "fail_fast": outcome.snapshot.fail_fast,
+        "selection": selection(run),
+        "requests": requests(run),
+        "fail_fast": run.snapshot.fail_fast,
         "tests": [
             {
                 "nodeid": test.nodeid,
@@ -144,14 +142,14 @@ def build(outcome: FinishedRun) -> dict[str, Any]:
                 "critical": test.critical,
                 "duration_s": test.duration_s,
                 "flaky": test.flaky,
-                "requests": outcome.requests_by_test.get(test.nodeid, 0),
+                "requests": run.requests_by_test.get(test.nodeid, 0),
                 **({"cause": test.cause} if test.cause else {}),
             }
-            for test in outcome.snapshot.tests
+            for test in run.snapshot.tests
         ],
-        "latency": {name: dict(stats) for name, stats in outcome.latency.items()},
-        "load": [dict(run) for run in outcome.load],
-        "audit": audit(outcome),
+        "latency": {name: dict(stats) for name, stats in run.latency.items()},
+        "load": [dict(load) for load in run.load],
+        "audit": audit(run),
     }
 
 
@@ -178,13 +176,13 @@ def _dumps(document: dict[str, Any]) -> str:
     return text.replace(f'"{placeholder}"', f"[\n{lines}\n  ]", 1)
 
 
-def publish(outcome: FinishedRun, path: Path | None) -> list[str]:
-    """Write the report of `outcome` to `path`, if one is given; returns the message for a
+def publish(run: FinishedRun, path: Path | None) -> list[str]:
+    """Write the report of `run` to `path`, if one is given; returns the message for a
     file that could not be written (as `markdown.publish` does for the summaries)."""
     if path is None:
         return []
     try:
-        write(path, build(outcome))
+        write(path, build(run))
     except OSError as exc:
         return [f"staging: could not write --staging-report {path}: {exc.strerror or exc}"]
     return []

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from _pytest.junitxml import xml_key  # the writer has no public handle; stable since 7.0
+
 from pytest_staging.gate import percent_or_dash
 from pytest_staging.redaction import redactor
 
@@ -22,19 +24,19 @@ if TYPE_CHECKING:
 PREFIX = "staging_"
 
 
-def properties(outcome: FinishedRun) -> list[tuple[str, str]]:
+def properties(run: FinishedRun) -> list[tuple[str, str]]:
     """(name, value) pairs: verdict, exit code, target, reasons, notes, the error rate when
     it is limited, then three per category."""
-    verdict = outcome.verdict
+    verdict = run.verdict
     found = [
         ("verdict", verdict.label),
-        ("exit_code", str(outcome.exit_code)),
-        ("target", outcome.target_url or "no target"),
-        ("environment", outcome.environment),
+        ("exit_code", str(run.exit_code)),
+        ("target", run.target_url or "no target"),
+        ("environment", run.environment),
     ]
     found += [(f"reason_{number}", reason) for number, reason in enumerate(verdict.reasons, 1)]
     found += [(f"note_{number}", note) for number, note in enumerate(verdict.notes, 1)]
-    limit = outcome.snapshot.max_error_rate
+    limit = run.snapshot.max_error_rate
     if limit is not None:
         found += [
             ("error_rate", percent_or_dash(verdict.error_rate, limit, fails_above=True)),
@@ -50,12 +52,10 @@ def properties(outcome: FinishedRun) -> list[tuple[str, str]]:
     return [(PREFIX + name, redactor.redact(value)) for name, value in found]
 
 
-def record(config: pytest.Config, outcome: FinishedRun) -> None:
+def record(config: pytest.Config, run: FinishedRun) -> None:
     """Hand the properties to pytest's JUnit writer when `--junitxml` is active."""
-    from _pytest.junitxml import xml_key  # the writer has no public handle; stable since 7.0
-
     writer = config.stash.get(xml_key, None)
     if writer is None:
         return
-    for name, value in properties(outcome):
+    for name, value in properties(run):
         writer.add_global_property(name, value)

@@ -16,14 +16,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pytest_staging import files
-from pytest_staging.gate import CategoryResult, percent_or_dash
+from pytest_staging.gate import percent_or_dash
 from pytest_staging.redaction import shown
 from pytest_staging.report import terminal
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-    from pytest_staging.report.finished_run import FinishedRun
+    from pytest_staging.report.renderable import Counts, Renderable
 
 GITHUB_SUMMARY_ENV = "GITHUB_STEP_SUMMARY"
 _SPECIAL = re.compile(r"([\\`*_{}\[\]<>#+|~])")
@@ -39,14 +39,14 @@ def _row(cells: list[str]) -> str:
     return "| " + " | ".join(cells) + " |"
 
 
-def _category_cells(result: CategoryResult, status: str) -> list[str]:
+def _category_cells(result: Counts, status: str) -> list[str]:
     counts = (result.passed, result.failed, result.errors, result.skipped + result.xfailed)
     rates = (percent_or_dash(result.pass_rate, result.threshold), percent_or_dash(result.threshold))
     return [text(result.name), *(str(count) for count in counts), *rates, status]
 
 
-def _gate_table(outcome: FinishedRun) -> list[str]:
-    verdict = outcome.verdict
+def _gate_table(run: Renderable) -> list[str]:
+    verdict = run.verdict
     lines = [_row(list(_COLUMNS)), "|---|" + "---:|" * 6 + "---|"]
     lines += [_row(_category_cells(result, result.status)) for result in verdict.categories]
     total = _category_cells(verdict.totals, f"**{verdict.label}**")
@@ -60,11 +60,11 @@ def _listed(title: str, nodeids: tuple[str, ...]) -> list[str]:
     return ["", f"**{title} ({len(nodeids)})**", "", *(f"- {text(nodeid)}" for nodeid in nodeids)]
 
 
-def _slowest(outcome: FinishedRun) -> list[str]:
-    ranked = terminal.slowest(outcome)
+def _slowest(run: Renderable) -> list[str]:
+    ranked = terminal.slowest(run)
     if not ranked:
         return []
-    total = len(outcome.latency)
+    total = len(run.latency)
     lines = ["", f"**Slowest requests by p95** ({total} request name(s) in all)", ""]
     lines += [_row(["request", "p50 ms", "p95 ms", "count"]), "|---|---:|---:|---:|"]
     lines += [
@@ -74,48 +74,47 @@ def _slowest(outcome: FinishedRun) -> list[str]:
     return lines
 
 
-def _load(outcome: FinishedRun) -> list[str]:
-    if not outcome.load:
+def _load(run: Renderable) -> list[str]:
+    if not run.load:
         return []
-    return ["", "**Load runs**", "", *(f"- {text(line)}" for line in terminal.load_lines(outcome))]
+    return ["", "**Load runs**", "", *(f"- {text(line)}" for line in terminal.load_lines(run))]
 
 
-def summary(outcome: FinishedRun) -> str:
+def summary(run: Renderable) -> str:
     """The whole summary, verdict first, ending with a newline."""
-    verdict = outcome.verdict
+    verdict = run.verdict
     mark = "✅" if verdict.go else "❌"
-    target = text(outcome.target_url or "no target")
+    target = text(run.target_url or "no target")
     lines = [
         f"## {mark} Staging gate: {verdict.label}",
         "",
-        f"Target: {target} (environment {text(outcome.environment)}), exit code "
-        f"{outcome.exit_code}",
+        f"Target: {target} (environment {text(run.environment)}), exit code {run.exit_code}",
     ]
     if verdict.reasons:
         lines += ["", "**Reasons**", "", *(f"- {text(reason)}" for reason in verdict.reasons)]
     if verdict.notes:
         lines += ["", "**Notes**", "", *(f"- {text(note)}" for note in verdict.notes)]
-    if outcome.insecure:
+    if run.insecure:
         lines += ["", "**Warning:** TLS certificates were NOT verified (--staging-insecure)"]
-    lines += ["", *_gate_table(outcome)]
-    error_rate = terminal.error_rate_lines(outcome)
+    lines += ["", *_gate_table(run)]
+    error_rate = terminal.error_rate_lines(run)
     if error_rate:
         lines += ["", *(text(line) for line in error_rate)]
     lines += _listed("Failures within tolerance", verdict.tolerated)
     lines += _listed("Flaky, passed after a retry or a rerun", verdict.flaky)
-    withheld = terminal.withheld_lines(outcome)
+    withheld = terminal.withheld_lines(run)
     if withheld:
         lines += ["", *(f"- {text(line)}" for line in withheld)]
-    lines += _slowest(outcome) + _load(outcome)
+    lines += _slowest(run) + _load(run)
     return "\n".join(lines) + "\n"
 
 
 def publish(
-    outcome: FinishedRun, path: Path | None, environ: Mapping[str, str] = os.environ
+    run: Renderable, path: Path | None, environ: Mapping[str, str] = os.environ
 ) -> list[str]:
     """Write the summary to `path` (replaced) and append it to GitHub's job summary when
     `GITHUB_STEP_SUMMARY` is set; returns a message for each file that could not be written."""
-    text = summary(outcome)
+    text = summary(run)
     targets = [(path, "w", "--staging-summary-md")] if path is not None else []
     github = environ.get(GITHUB_SUMMARY_ENV, "").strip()
     if github:

@@ -1,23 +1,27 @@
-"""A JSON gate report read back from disk: checked against its schema, and as an outcome.
+"""A JSON gate report read back from disk: checked against its schema, and what it says.
 
 Used by `--staging-baseline` and by `pytest-staging gate` / `compare`. Every
 problem is a `ReportFileError` whose message names the file and what is wrong
-with it; the report is never trusted half-read.
+with it; the report is never trusted half-read. `SavedReport` is the report as
+`pytest-staging gate` renders it: the verdict, reasons and category results the
+run wrote, taken as written (nothing is recomputed or made up to fit a model of a
+run that is not there: the saved tests, say, carry no evidence).
 """
 
 from __future__ import annotations
 
-import dataclasses
 import json
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pytest_staging import files
+from pytest_staging import files, schemas
+from pytest_staging.report.json_report import SCHEMA_ID
+from pytest_staging.report.renderable import RequestTotals
 
 if TYPE_CHECKING:
-    from pytest_staging.gate import CategoryResult
-    from pytest_staging.report.finished_run import FinishedRun
+    from collections.abc import Mapping
 
 
 class ReportFileError(Exception):
@@ -26,11 +30,6 @@ class ReportFileError(Exception):
 
 def read(path: str | Path) -> dict[str, Any]:
     """The report at `path`, validated against the schema it names."""
-    from jsonschema.validators import validator_for
-
-    from pytest_staging import schemas
-    from pytest_staging.report import json_report
-
     shown = str(path)
     try:
         data = files.read_bytes(Path(path).expanduser(), files.MAX_REPORT_BYTES)
@@ -44,18 +43,18 @@ def read(path: str | Path) -> dict[str, Any]:
         raise ReportFileError(f"{shown!r} is not JSON: {exc}") from None
     except RecursionError:
         raise ReportFileError(f"{shown!r} is not a report: its JSON is nested too deeply") from None
-    if not isinstance(document, dict) or document.get("schema") != json_report.SCHEMA_ID:
+    if not isinstance(document, dict) or document.get("schema") != SCHEMA_ID:
         raise ReportFileError(
-            f"{shown!r} is not a pytest-staging JSON report (schema {json_report.SCHEMA_ID}); "
+            f"{shown!r} is not a pytest-staging JSON report (schema {SCHEMA_ID}); "
             "pass a file written by --staging-report"
         )
     schema = schemas.load("report-v1")
     try:
-        problem = next(iter(validator_for(schema)(schema).iter_errors(document)), None)
+        problem = next(iter(schemas.validator(schema).iter_errors(document)), None)
     except RecursionError:
         raise ReportFileError(f"{shown!r} is not a report: its JSON is nested too deeply") from None
     if problem is not None:
-        where = "/".join(str(part) for part in problem.absolute_path) or "the document"
+        where = schemas.error_path(problem, "slashes") or "the document"
         raise ReportFileError(f"{shown!r} is not a valid report: {where}: {problem.message}")
     try:  # the schema's date-time format is not checked by jsonschema without extra packages
         datetime.fromisoformat(document["started_at"])
@@ -80,77 +79,121 @@ def _check_exit_code(document: dict[str, Any], shown: str) -> None:
         )
 
 
-def _category(name: str, saved: dict[str, Any], explicit: set[str]) -> CategoryResult:
-    """The category as the run computed it. A failure the counts do not explain came from a
-    broken limit (the report keeps those in its reasons), so it is restored as one."""
-    from pytest_staging.gate import CategoryResult
+@dataclass(frozen=True)
+class SavedCounts:
+    """A row of the saved gate table: a category's counts, or the totals."""
 
-    result = CategoryResult(
-        name=name,
-        passed=saved["passed"],
-        failed=saved["failed"],
-        errors=saved["errors"],
-        skipped=saved["skipped"],
-        xfailed=saved["xfailed"],
-        threshold=saved.get("threshold"),
-        required=name in explicit,
-        min_tests=saved.get("min_tests") or 0,
-    )
-    if saved.get("ok") is False and result.ok is not False:
-        return dataclasses.replace(result, breaches=("see the reasons",))
-    return result
+    name: str
+    passed: int
+    failed: int
+    errors: int
+    skipped: int
+    xfailed: int
+    threshold: float | None = None
+
+    @property
+    def pass_rate(self) -> float | None:
+        """From the counts, as the run computed it (the saved `pass_rate` is rounded)."""
+        executed = self.passed + self.failed + self.errors
+        return None if executed == 0 else 100.0 * self.passed / executed
 
 
-def outcome(document: dict[str, Any]) -> FinishedRun:
-    """The saved run as the terminal and Markdown reports render it."""
-    from pytest_staging.gate import RunSnapshot, Verdict
-    from pytest_staging.report.finished_run import FinishedRun
+@dataclass(frozen=True)
+class SavedCategory(SavedCounts):
+    """A category as the run judged it: its result (`status`, `ok`) is the one it saved."""
 
-    audit = document["audit"]
-    # Reports written before the selection, the request counts and the notes existed lack them.
-    requests = document.get("requests") or {}
-    selection = document.get("selection") or {}
-    explicit = set(audit["explicit_thresholds"])
-    categories = tuple(
-        _category(name, saved, explicit) for name, saved in document["categories"].items()
-    )
-    verdict = Verdict(
+    status: str = "not run"
+    ok: bool | None = None
+    min_tests: int = 0
+
+
+@dataclass(frozen=True)
+class SavedVerdict:
+    """The verdict, its reasons and the category results as the run wrote them."""
+
+    go: bool
+    reasons: tuple[str, ...]
+    categories: tuple[SavedCategory, ...]
+    totals: SavedCounts
+    critical_failures: tuple[str, ...] = ()
+    flaky: tuple[str, ...] = ()
+    tolerated: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
+
+    @property
+    def label(self) -> str:
+        return "GO" if self.go else "NO-GO"
+
+
+@dataclass(frozen=True)
+class SavedReport:
+    """A saved run as `pytest-staging gate` renders it (see `renderable.Renderable`)."""
+
+    verdict: SavedVerdict
+    exit_code: int
+    target_url: str | None
+    environment: str
+    service: str
+    started_at: datetime
+    duration_s: float
+    insecure: bool
+    requests: RequestTotals
+    latency: Mapping[str, Mapping[str, Any]]
+    load: tuple[Mapping[str, Any], ...]
+    withheld: tuple[tuple[str, str], ...]
+
+    @classmethod
+    def from_document(cls, document: Mapping[str, Any]) -> SavedReport:
+        """The report `read` returned. Reports written before the selection, the request
+        counts and the notes existed lack them: no request and no note, then."""
+        audit, target = document["audit"], document["target"]
+        requests = document.get("requests") or {}
+        withheld = audit.get("destructive_withheld") or ()
+        return cls(
+            verdict=_verdict(document),
+            exit_code=document["exit_code"],
+            target_url=target["url"],
+            environment=target["environment"],
+            service=target.get("service") or "",
+            started_at=datetime.fromisoformat(document["started_at"]),
+            duration_s=document["duration_s"],
+            insecure=not audit["tls_verification"],
+            requests=RequestTotals(
+                total=requests.get("total", 0),
+                failed=requests.get("failed", 0),
+                error_rate=requests.get("error_rate"),
+                max_error_rate=requests.get("max_error_rate"),
+            ),
+            latency=document["latency"],
+            load=tuple(document["load"]),
+            withheld=tuple((entry["nodeid"], entry["reason"]) for entry in withheld),
+        )
+
+
+def _verdict(document: Mapping[str, Any]) -> SavedVerdict:
+    totals = document["totals"]
+    return SavedVerdict(
         go=document["verdict"] == "GO",
         reasons=tuple(document["reasons"]),
-        categories=categories,
-        totals=_category("total", {**document["totals"], "ok": None}, set()),
+        categories=tuple(_category(name, saved) for name, saved in document["categories"].items()),
+        totals=SavedCounts("total", *_counts(totals)),
         critical_failures=tuple(document["critical_failures"]),
         flaky=tuple(document["flaky"]),
         tolerated=tuple(document["tolerated_failures"]),
         notes=tuple(document.get("notes", ())),
-        error_rate=requests.get("error_rate"),
     )
-    snapshot = RunSnapshot(
-        tests=(),
-        thresholds=audit["thresholds"],
-        explicit=frozenset(explicit),
-        interrupted=document["interrupted"],
-        requests=requests.get("total", 0),
-        failed_requests=requests.get("failed", 0),
-        max_error_rate=requests.get("max_error_rate"),
-        deselected=selection.get("deselected", 0),
-        selection=tuple(selection.get("options", ())),
-        allow_partial=selection.get("allow_partial", True),
-        rerun_selection=selection.get("rerun"),
-        fail_fast=document.get("fail_fast"),
-    )
-    withheld = audit.get("destructive_withheld") or ()
-    return FinishedRun(
-        verdict=verdict,
-        snapshot=snapshot,
-        exit_code=document["exit_code"],
-        target_url=document["target"]["url"],
-        environment=document["target"]["environment"],
-        service=document["target"].get("service") or "",
-        started_at=datetime.fromisoformat(document["started_at"]),
-        duration_s=document["duration_s"],
-        latency=document["latency"],
-        load=tuple(document["load"]),
-        insecure=not audit["tls_verification"],
-        withheld=tuple((entry["nodeid"], entry["reason"]) for entry in withheld),
+
+
+def _counts(saved: Mapping[str, Any]) -> tuple[int, int, int, int, int]:
+    return saved["passed"], saved["failed"], saved["errors"], saved["skipped"], saved["xfailed"]
+
+
+def _category(name: str, saved: Mapping[str, Any]) -> SavedCategory:
+    return SavedCategory(
+        name,
+        *_counts(saved),
+        threshold=saved["threshold"],
+        status=saved["status"],
+        ok=saved["ok"],
+        min_tests=saved["min_tests"],
     )

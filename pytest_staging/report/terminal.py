@@ -18,17 +18,19 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from pytest_staging.gate import CategoryResult, percent, percent_or_dash
+from pytest_staging.gate import percent, percent_or_dash
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
 
-    from pytest_staging.report.finished_run import FinishedRun
+    from pytest_staging.report.renderable import Counts, Renderable
 
 WIDTH = 80
 """Columns the table rows fit: pytest's width when the output is not a terminal."""
 
 ELLIPSIS = "..."
+INSECURE_WARNING = "WARNING: --staging-insecure: TLS certificates are NOT verified"
+"""In the header of a run with `--staging-insecure`, and again at its very end."""
 
 _COUNTS = "{:>6} {:>6} {:>6} {:>7} {:>7} {:>9}  {}"
 _HEADINGS = ("passed", "failed", "errors", "skipped", "rate", "threshold", "result")
@@ -55,7 +57,7 @@ def header(width: int = NAME_WIDTH) -> str:
 HEADER = header()
 
 
-def category_row(result: CategoryResult, status: str | None = None, width: int = NAME_WIDTH) -> str:
+def category_row(result: Counts, status: str, width: int = NAME_WIDTH) -> str:
     return f"{cut(result.name, width):<{width}} " + _COUNTS.format(
         result.passed,
         result.failed,
@@ -63,20 +65,23 @@ def category_row(result: CategoryResult, status: str | None = None, width: int =
         result.skipped + result.xfailed,
         percent_or_dash(result.pass_rate, result.threshold),
         percent_or_dash(result.threshold),
-        result.status if status is None else status,
+        status,
     )
 
 
-def title(outcome: FinishedRun) -> str:
-    return f"staging gate: {outcome.target_url or 'no target'} ({outcome.environment})"
+def title(run: Renderable) -> str:
+    return f"staging gate: {run.target_url or 'no target'} ({run.environment})"
 
 
-def table_lines(outcome: FinishedRun) -> list[str]:
-    verdict = outcome.verdict
+def table_lines(run: Renderable) -> list[str]:
+    verdict = run.verdict
     width = name_width(result.name for result in verdict.categories)
-    lines = [header(width), *(category_row(result, width=width) for result in verdict.categories)]
-    lines.append(category_row(verdict.totals, "GO" if verdict.go else "NO-GO", width))
-    lines.extend(error_rate_lines(outcome))
+    lines = [
+        header(width),
+        *(category_row(result, result.status, width) for result in verdict.categories),
+    ]
+    lines.append(category_row(verdict.totals, verdict.label, width))
+    lines.extend(error_rate_lines(run))
     if verdict.tolerated:
         lines.append(f"failures within tolerance ({len(verdict.tolerated)}):")
         lines.extend(f"  - {nodeid}" for nodeid in verdict.tolerated)
@@ -89,17 +94,17 @@ def table_lines(outcome: FinishedRun) -> list[str]:
 SLOWEST_SHOWN = 5
 
 
-def slowest(outcome: FinishedRun, shown: int = SLOWEST_SHOWN) -> list[tuple[str, Any]]:
+def slowest(run: Renderable, shown: int = SLOWEST_SHOWN) -> list[tuple[str, Any]]:
     """(request name, latency stats) of the requests with the highest p95, slowest first."""
-    return sorted(outcome.latency.items(), key=lambda item: -float(item[1]["p95_ms"]))[:shown]
+    return sorted(run.latency.items(), key=lambda item: -float(item[1]["p95_ms"]))[:shown]
 
 
-def slowest_lines(outcome: FinishedRun, shown: int = SLOWEST_SHOWN) -> list[str]:
+def slowest_lines(run: Renderable, shown: int = SLOWEST_SHOWN) -> list[str]:
     """The requests with the highest p95 (client-observed), slowest first."""
-    ranked = slowest(outcome, shown)
+    ranked = slowest(run, shown)
     if not ranked:
         return []
-    lines = [f"slowest requests by p95 ({len(outcome.latency)} request name(s) in all):"]
+    lines = [f"slowest requests by p95 ({len(run.latency)} request name(s) in all):"]
     lines.extend(
         f"  {cut(name, 36):<36} p50 {stats['p50_ms']:>7.1f} ms  p95 {stats['p95_ms']:>7.1f} ms  "
         f"n={stats['count']}"
@@ -108,53 +113,53 @@ def slowest_lines(outcome: FinishedRun, shown: int = SLOWEST_SHOWN) -> list[str]
     return lines
 
 
-def load_lines(outcome: FinishedRun) -> list[str]:
+def load_lines(run: Renderable) -> list[str]:
     """One line per load run: the totals and OK/FAIL against its thresholds, then its notes
     (the error-rate limit in force, each broken limit, the top failure causes)."""
     return [
-        f"load {'OK' if run['ok'] else 'FAIL'}: {run['name']}: {run['requests']} requests, "
-        f"{run['rps']:.1f} req/s, {failure_rate(run)} failed, "
-        f"p95 {run['percentiles']['p95_ms']:g} ms"
-        + "".join(f"; {note}" for note in run.get("notes", ()))
-        for run in outcome.load
+        f"load {'OK' if load['ok'] else 'FAIL'}: {load['name']}: {load['requests']} requests, "
+        f"{load['rps']:.1f} req/s, {failure_rate(load)} failed, "
+        f"p95 {load['percentiles']['p95_ms']:g} ms"
+        + "".join(f"; {note}" for note in load.get("notes", ()))
+        for load in run.load
     ]
 
 
-def failure_rate(run: Mapping[str, Any]) -> str:
+def failure_rate(load: Mapping[str, Any]) -> str:
     """A load run's failure rate, never shown at or under the error-rate limit it broke."""
-    limit = run["thresholds"].get("error_rate")
-    return percent(run["failure_rate"], limit, fails_above=True)
+    limit = load["thresholds"].get("error_rate")
+    return percent(load["failure_rate"], limit, fails_above=True)
 
 
-def withheld_lines(outcome: FinishedRun) -> list[str]:
+def withheld_lines(run: Renderable) -> list[str]:
     """How many destructive tests the guard withheld, and why (one line per reason)."""
     reasons: dict[str, int] = {}
-    for _, why in outcome.withheld:
+    for _, why in run.withheld:
         reasons[why] = reasons.get(why, 0) + 1
     return [f"destructive tests withheld ({count}): {why}" for why, count in reasons.items()]
 
 
-def error_rate_lines(outcome: FinishedRun) -> list[str]:
+def error_rate_lines(run: Renderable) -> list[str]:
     """The run's request error rate against `max_error_rate`, when that limit is set."""
-    snapshot, rate = outcome.snapshot, outcome.verdict.error_rate
-    limit = snapshot.max_error_rate
+    requests = run.requests
+    rate, limit = requests.error_rate, requests.max_error_rate
     if limit is None:
         return []
     if rate is None:
         return [f"error rate: no request sent, max_error_rate {percent(limit)}"]
     shown = percent(rate, limit, fails_above=True)
     return [
-        f"error rate {shown} ({snapshot.failed_requests} of {snapshot.requests} requests "
+        f"error rate {shown} ({requests.failed} of {requests.total} requests "
         f"failed), max_error_rate {percent(limit)}: {'OK' if rate <= limit else 'FAIL'}"
     ]
 
 
-def note_lines(outcome: FinishedRun) -> list[str]:
+def note_lines(run: Renderable) -> list[str]:
     """What the run left out or skipped without changing the verdict: a partial run, the
     skip reasons of gated categories (the HTTPS checks on a plain-HTTP target, say)."""
-    return [f"note: {note}" for note in outcome.verdict.notes]
+    return [f"note: {note}" for note in run.verdict.notes]
 
 
-def verdict_lines(outcome: FinishedRun) -> list[str]:
-    verdict = outcome.verdict
+def verdict_lines(run: Renderable) -> list[str]:
+    verdict = run.verdict
     return [f"STAGING GATE: {verdict.label}", *(f"  - {reason}" for reason in verdict.reasons)]

@@ -9,12 +9,11 @@ after pytest's own summary so the run ends with the verdict.
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import dataclasses
 import gc
-import os
 import signal
-import sys
 import threading
 from collections import Counter
 from typing import TYPE_CHECKING
@@ -22,16 +21,21 @@ from typing import TYPE_CHECKING
 import pytest
 
 from pytest_staging import gate, timing
-from pytest_staging.report import junit, terminal
-from pytest_staging.report.finished_run import FinishedRun
-from pytest_staging.run import destructive
+from pytest_staging.http.client import build_client
+from pytest_staging.http.readiness import http_probe, wait_until_ready
+from pytest_staging.http.tls import audited_expiry
+from pytest_staging.performance import percentiles
+from pytest_staging.phase_log import PhaseLog
+from pytest_staging.report import baseline, json_report, junit, markdown, terminal
+from pytest_staging.report.finished_run import FinishedRun, finished_early
+from pytest_staging.run import destructive, header
 from pytest_staging.run.test_records import RecordCollector, categories_of
+from pytest_staging.run.verdict_guard import CONTROLLER_PLUGIN, publish_no_go
 from pytest_staging.settings.resolution import DESELECTED_KEY
 
 if TYPE_CHECKING:
     from collections.abc import Generator, Iterable, Iterator, Mapping
     from datetime import datetime
-    from pathlib import Path
     from types import FrameType
     from typing import Any
 
@@ -39,8 +43,7 @@ if TYPE_CHECKING:
     from pytest_staging.http.target import StagingTarget
     from pytest_staging.settings.resolution import StagingSettings
 
-CONTROLLER_PLUGIN = "staging-controller"
-INSECURE_WARNING = "WARNING: --staging-insecure: TLS certificates are NOT verified"
+__all__ = ["CONTROLLER_PLUGIN", "GateController"]
 
 
 @contextlib.contextmanager
@@ -66,6 +69,7 @@ class GateController:
         self._config = config
         self._settings = settings
         self._target = target
+        self._baseline = _read_baseline(settings)
         self._collector = RecordCollector()
         self._collection_errors = 0
         self._readiness: Readiness | None = None
@@ -98,31 +102,12 @@ class GateController:
             reporter.write_line(text, **markup)
 
     def pytest_report_header(self) -> list[str]:
-        thresholds = " ".join(
-            f"{name}={gate.percent(value)}" for name, value in self._settings.thresholds().items()
-        )
-        lines = [f"staging target: {self._target.url} (environment {self._target.environment})"]
-        if self._settings.max_error_rate is not None:
-            thresholds += f" max_error_rate={gate.percent(self._settings.max_error_rate)}"
-        lines.append(f"staging gate thresholds: {thresholds}")
-        lines.extend(_selection_lines(self._settings))
-        if self._settings.insecure:
-            lines.append(INSECURE_WARNING)
-        why = destructive.withheld_why(self._settings)
-        lines.append(f"staging destructive tests: {'withheld: ' + why if why else 'allowed'}")
-        return lines
+        return header.header_lines(self._settings, self._target)
 
     def pytest_report_collectionfinish(self, items: list[pytest.Item]) -> list[str]:
         """How many tests the guard withheld, right under "collected N items" (without
         xdist; under xdist the count closes the run)."""
-        withheld = sum(1 for item in items if destructive.withheld_reason_of(item) is not None)
-        lines = [f"staging: {withheld} destructive test(s) withheld"] if withheld else []
-        deselected = self._config.stash.get(DESELECTED_KEY, 0)
-        if deselected:
-            lines.append(
-                f"staging: partial run: {deselected} of {deselected + len(items)} tests deselected"
-            )
-        return lines
+        return header.collection_lines(items, self._config.stash.get(DESELECTED_KEY, 0))
 
     @pytest.hookimpl(wrapper=True, tryfirst=True)
     def pytest_collection(self, session: pytest.Session) -> Generator[None]:
@@ -144,15 +129,9 @@ class GateController:
         self._readiness = self._wait_until_ready()
         if not self._readiness.ready:
             raise session.Interrupted(self._readiness.reason or "target not ready")
-        from pytest_staging.http.tls import audited_expiry
-
         self._tls_expiry = audited_expiry(self._target.url, self._settings)
 
     def _wait_until_ready(self) -> Readiness:
-        from pytest_staging.http.client import build_client
-        from pytest_staging.http.readiness import http_probe, wait_until_ready
-        from pytest_staging.phase_log import PhaseLog
-
         check = self._settings.manifest.health
         settings = self._settings
         with build_client(settings, self._target, PhaseLog()) as client:
@@ -177,17 +156,14 @@ class GateController:
 
     def _write_provisional_report(self) -> None:
         """A killed run must never leave an earlier GO behind: NO-GO until the gate decides."""
-        from pytest_staging.report.finished_run import finished_early
-
-        self._write_report(
-            finished_early(
-                "the run did not finish: it was stopped before the gate could decide",
-                exit_code=gate.ExitCode.NO_GO,
-                target_url=self._target.url,
-                environment=self._target.environment,
-                interrupted=True,
-            )
+        problems = publish_no_go(
+            "the run did not finish: it was stopped before the gate could decide",
+            gate.ExitCode.NO_GO,
+            report=self._settings.report_path,
+            target=self._target,
         )
+        for problem in problems:
+            self._write_line(problem, red=True)
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         self.expect(item.nodeid for item in session.items)
@@ -280,7 +256,7 @@ class GateController:
             status = pytest.ExitCode.TESTS_FAILED  # xdist's stop for --staging-fail-fast
         if self._started:
             with _collection_paused():
-                self.finished_run = self._usage_outcome() or self._decide(session, status)
+                self.finished_run = self._usage_error_run() or self._decide(session, status)
                 self._write_report(self.finished_run)
             self._write_summaries(self.finished_run)
             junit.record(self._config, self.finished_run)
@@ -292,13 +268,11 @@ class GateController:
             self._print(self.finished_run)
         return result
 
-    def _usage_outcome(self) -> FinishedRun | None:
+    def _usage_error_run(self) -> FinishedRun | None:
         """The usage error pytest found after collection, as the NO-GO a usage error at
         start gives (see plugin._report_usage_error)."""
         if self._usage_error is None:
             return None
-        from pytest_staging.report.finished_run import finished_early
-
         return finished_early(
             f"usage error: {self._usage_error}",
             exit_code=pytest.ExitCode.USAGE_ERROR,
@@ -350,14 +324,11 @@ class GateController:
         )
 
     def _regressions(self, latency: Mapping[str, Mapping[str, Any]]) -> tuple[str, ...]:
-        baseline = self._settings.baseline
-        if baseline is None:
+        if self._baseline is None:
             return ()
-        return baseline.regressions(latency, self._settings.baseline_tolerance)
+        return self._baseline.regressions(latency, self._settings.baseline_tolerance)
 
     def _decide(self, session: pytest.Session, exitstatus: int) -> FinishedRun:
-        from pytest_staging.performance import percentiles
-
         summary = percentiles.summarize(
             self._collector.requests(), self._settings.manifest.budgets()
         )
@@ -381,132 +352,44 @@ class GateController:
             withheld=tuple(self._withheld.items()),
         )
 
-    def _write_report(self, outcome: FinishedRun) -> None:
-        from pytest_staging.report import json_report
-
-        for problem in json_report.publish(outcome, self._settings.report_path):
+    def _write_report(self, run: FinishedRun) -> None:
+        for problem in json_report.publish(run, self._settings.report_path):
             self._write_line(problem, red=True)
 
-    def _write_summaries(self, outcome: FinishedRun) -> None:
-        from pytest_staging.report import markdown
-
-        for problem in markdown.publish(outcome, self._settings.summary_md_path):
+    def _write_summaries(self, run: FinishedRun) -> None:
+        for problem in markdown.publish(run, self._settings.summary_md_path):
             self._write_line(problem, red=True)
 
-    def _print(self, outcome: FinishedRun) -> None:
+    def _print(self, run: FinishedRun) -> None:
         reporter = self._config.pluginmanager.get_plugin("terminalreporter")
         if reporter is None:
             return
-        go = outcome.verdict.go
-        reporter.write_sep("=", terminal.title(outcome), green=go, red=not go)
+        go = run.verdict.go
+        reporter.write_sep("=", terminal.title(run), green=go, red=not go)
         if self._config.get_verbosity() >= 0:
-            for line in terminal.table_lines(outcome):
+            for line in terminal.table_lines(run):
                 reporter.write_line(line)
-            for line in [*terminal.slowest_lines(outcome), *terminal.load_lines(outcome)]:
+            for line in [*terminal.slowest_lines(run), *terminal.load_lines(run)]:
                 reporter.write_line(line)
-        for line in [*terminal.withheld_lines(outcome), *terminal.note_lines(outcome)]:
+        for line in [*terminal.withheld_lines(run), *terminal.note_lines(run)]:
             reporter.write_line(line, yellow=True)
-        if outcome.insecure:
-            reporter.write_line(INSECURE_WARNING, red=True, bold=True)
-        for number, line in enumerate(terminal.verdict_lines(outcome)):
+        if run.insecure:
+            reporter.write_line(terminal.INSECURE_WARNING, red=True, bold=True)
+        for number, line in enumerate(terminal.verdict_lines(run)):
             reporter.write_line(line, bold=number == 0, green=go, red=not go)
 
 
-NO_TEST_RUN_MODES = (
-    ("collectonly", "--collect-only"),
-    ("setuponly", "--setup-only"),
-    ("setupplan", "--setup-plan"),
-)
-"""pytest's options that run no test body: such a run has no gate and keeps its exit status."""
-EARLY_NO_GO = (
-    "the gate did not start: pytest stopped first (see its error, e.g. a conftest that failed "
-    "to import or an unknown option), or the run was killed"
-)
-"""The reason of the NO-GO a gated run writes before its first conftest is imported."""
-
-
-class VerdictGuard:
-    """A gated run from the moment its options are known until pytest returns.
-
-    Registered before the first conftest is imported, it replaces the reports with a NO-GO
-    at once, so a run that pytest ends before the gate starts (a conftest that fails to
-    import, an unknown option) never leaves an earlier GO behind. When pytest returns
-    without the gate's verdict (a conftest's `pytest.exit()` in `pytest_configure` or
-    `pytest_sessionstart`, `--collect-only`), the reports say why, and the run never exits
-    0, except in the modes that run no test body (`NO_TEST_RUN_MODES`), which keep theirs.
-    """
-
-    def __init__(self, report: Path | None, summary: Path | None) -> None:
-        self._report = report
-        self._summary = summary
-        self._exit: str | None = None
-        """The message of the `pytest.exit()` that ended the run, if one did."""
-
-    def write(
-        self,
-        reason: str,
-        exit_code: int,
-        environ: Mapping[str, str],
-        target: StagingTarget | None = None,
-    ) -> None:
-        """The NO-GO reports; `environ` without GitHub's variable writes no job summary."""
-        from pytest_staging.report import json_report, markdown
-        from pytest_staging.report.finished_run import finished_early
-
-        outcome = finished_early(
-            reason,
-            exit_code=exit_code,
-            target_url=target.url if target else None,
-            environment=target.environment if target else "unknown",
-            interrupted=True,
-        )
-        problems = [
-            *markdown.publish(outcome, self._summary, environ),
-            *json_report.publish(outcome, self._report),
-        ]
-        for problem in problems:
-            sys.stderr.write(f"{problem}\n")
-
-    def pytest_keyboard_interrupt(self, excinfo: pytest.ExceptionInfo[BaseException]) -> None:
-        if isinstance(excinfo.value, pytest.exit.Exception):
-            self._exit = excinfo.value.msg
-
-    @pytest.hookimpl(wrapper=True, tryfirst=True)
-    def pytest_cmdline_main(self, config: pytest.Config) -> Generator[None, int, int]:
-        status = yield
-        controller = config.pluginmanager.get_plugin(CONTROLLER_PLUGIN)
-        if controller is not None and controller.finished_run is not None:
-            return status
-        target = controller.target if controller is not None else None
-        mode = next((flag for name, flag in NO_TEST_RUN_MODES if config.getoption(name)), None)
-        if mode is not None:
-            reason = f"{mode} runs no test: the gate did not decide"
-            self.write(reason, gate.ExitCode.NO_GO, {}, target)
-            return status
-        code = int(status) or gate.ExitCode.NO_GO
-        if self._exit is not None:
-            reason = f"pytest.exit() ended the run before the gate could decide: {self._exit}"
-        else:
-            reason = f"the run ended before the gate could decide (pytest exit status {status})"
-        self.write(reason, code, os.environ, target)
-        return code
+def _read_baseline(settings: StagingSettings) -> baseline.Baseline | None:
+    """--staging-baseline, read and checked here, once: only the controller compares with
+    it (every xdist worker parses the options too, so the option parser only names it)."""
+    if settings.baseline is None:
+        return None
+    try:
+        return baseline.load(settings.baseline)
+    except argparse.ArgumentTypeError as exc:
+        raise pytest.UsageError(f"--staging-baseline: {exc}") from None
 
 
 def _stop_message(reason: str) -> str:
     """What pytest (or xdist) shows when --staging-fail-fast stops the run."""
     return f"--staging-fail-fast: {reason}"
-
-
-def _selection_lines(settings: StagingSettings) -> list[str]:
-    """The header's word on how the user narrowed the run, and what that means for the gate."""
-    selection = settings.selection
-    if not selection.narrowing:
-        return []
-    shown = " ".join(selection.narrowing)
-    if selection.rerun:
-        meaning = f"{selection.rerun} chooses the tests by an earlier run's results: no GO"
-    elif settings.allow_partial:
-        meaning = "a partial run is noted (allow_partial = false makes it NO-GO)"
-    else:
-        meaning = "a partial run is NO-GO (allow_partial = false)"
-    return [f"staging selection: {shown}: {meaning}"]

@@ -12,10 +12,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 from urllib.parse import urljoin
 
+import httpx
 import pytest
 
+from pytest_staging.http.client import tls_verify
+from pytest_staging.http.target import StagingTarget
 from pytest_staging.markers import DESTRUCTIVE
-from pytest_staging.settings.resolution import in_environment
+from pytest_staging.settings.environments import sensitive_environment
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -39,29 +42,16 @@ def withheld_why(settings: StagingSettings) -> str | None:
     return None
 
 
-def _sensitive_at(url: str, settings: StagingSettings) -> str | None:
-    """The sensitive environment `url` falls in, if any: by the one rule the settings use
-    for the target itself (`settings.in_environment`), so a redirect from `https://` to
-    `http://` of production is still production."""
-    for environment in settings.manifest.environments.values():
-        if environment.sensitive and environment.url and in_environment(url, environment.url):
-            return environment.name
-    return None
-
-
 def redirected_to_sensitive(settings: StagingSettings) -> str | None:
     """Why the target is sensitive after all, when its URL redirects (up to MAX_REDIRECTS
     hops, no credentials sent) into a sensitive environment, or when that cannot be told
-    (the target does not answer yet): a guard fails safe. None otherwise."""
+    (the target does not answer yet): a guard fails safe. None otherwise. Each hop is
+    placed by the settings' own rule (`environments.sensitive_environment`), so a redirect
+    from `https://` to `http://` of production is still production."""
     if settings.url is None or not any(
         environment.sensitive for environment in settings.manifest.environments.values()
     ):
         return None
-    import httpx
-
-    from pytest_staging.http.client import tls_verify
-    from pytest_staging.http.target import StagingTarget
-
     url = StagingTarget.from_url(settings.url, settings.environment).url  # no user:password
     with httpx.Client(verify=tls_verify(settings), timeout=settings.timeout) as client:
         for _ in range(MAX_REDIRECTS):
@@ -77,7 +67,7 @@ def redirected_to_sensitive(settings: StagingSettings) -> str | None:
             if not response.is_redirect or location is None:
                 return None
             url = urljoin(url, location)
-            name = _sensitive_at(url, settings)
+            name = sensitive_environment(settings.manifest.environments.values(), url)
             if name is not None:
                 return (
                     f"the target redirects to {url}, environment {name!r}, marked sensitive "

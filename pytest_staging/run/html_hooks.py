@@ -2,7 +2,7 @@
 
 Registered on the controller only, and only when pytest-html writes a report
 (`--html`): its hook names exist only then. Both parts read what the
-controller already has (the outcome, the data each report carries from its
+controller already has (the finished run, the data each report carries from its
 worker), so they add nothing to a run's per-test cost on the workers.
 """
 
@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from pytest_html import extras
 
 from pytest_staging.redaction import escaped
 from pytest_staging.report import html_summary
@@ -71,13 +72,11 @@ class HtmlHooks:
         data = getattr(report, REPORT_ATTRIBUTE, None)
         fragment = requests_extra(data) if data else None
         if fragment is not None:
-            from pytest_html import extras
-
             report.extras = [*getattr(report, "extras", []), extras.html(fragment)]  # type: ignore[attr-defined]
 
     def pytest_html_results_summary(
         self, prefix: list[str], summary: list[str], postfix: list[str], session: pytest.Session
     ) -> None:
-        outcome = self._controller.finished_run
-        if outcome is not None:
-            prefix.insert(0, html_summary.section(outcome))
+        run = self._controller.finished_run
+        if run is not None:
+            prefix.insert(0, html_summary.section(run))

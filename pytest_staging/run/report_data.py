@@ -18,13 +18,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import pytest
+from _pytest._code.code import ExceptionChainRepr, ReprEntry, ReprFileLocation, ReprTraceback
 
+from pytest_staging.http.client import failure_line
 from pytest_staging.run.test_records import REPORT_ATTRIBUTE, last_answer, report_data
 
 if TYPE_CHECKING:
     from collections.abc import Generator
-
-    from _pytest._code.code import ExceptionChainRepr
 
     from pytest_staging.phase_log import PhaseLog
 
@@ -64,8 +64,6 @@ def _shorten(
     report: pytest.TestReport, item: pytest.Item, excinfo: pytest.ExceptionInfo[BaseException]
 ) -> None:
     """A request's failure as its one line (see `client.failure_line`); others untouched."""
-    from pytest_staging.http.client import failure_line
-
     line = failure_line(excinfo.value)
     if line is not None:
         report.longrepr = _one_line_repr(item, excinfo, line)
@@ -77,13 +75,6 @@ def _one_line_repr(
     """The form `pytest.fail(..., pytrace=False)` gives: the line alone in the failure section,
     and as the crash message (`httpx.ConnectError: GET /x: ...`) at the test's own line, which
     JUnit's `message`, the short summary and `--tb=line` show."""
-    from _pytest._code.code import (
-        ExceptionChainRepr,
-        ReprEntry,
-        ReprFileLocation,
-        ReprTraceback,
-    )
-
     kind = type(excinfo.value)
     crash = ReprFileLocation(
         *_test_line(item, excinfo), f"{kind.__module__}.{kind.__qualname__}: {line}"
