@@ -1,4 +1,9 @@
-"""The fixtures users' tests ask for: the settings, the manifest, the target and the clients."""
+"""The fixtures users' tests ask for: the settings, the manifest, the target and the clients.
+
+pytest imports this module in every run, with a target or without; the modules behind the
+clients and the latency and load objects (httpx, tenacity, locust's plan: ~100 ms and
+more) are imported inside the fixtures that use them, once a test asks for one.
+"""
 
 from __future__ import annotations
 
@@ -45,7 +50,7 @@ def _session_client(
     config: pytest.Config, settings: StagingSettings, target: StagingTarget
 ) -> httpx.Client:
     """A client timed into the run's request log, its retries reported to the running test."""
-    from pytest_staging.http.client import build_client
+    from pytest_staging.http.client import build_client  # httpx: see the module docstring
 
     return build_client(settings, target, config.stash[PHASE_LOG_KEY], retry=True)
 
@@ -81,7 +86,7 @@ def staging_auth_client(
     """A client that carries the manifest's `[auth]` credentials: the token from a login,
     HTTP Basic, or the `--staging-token`. Fails (for the tests that need it) when a
     credential variable is missing or the login is refused."""
-    from pytest_staging.http.auth import CannotAuthenticate, authenticate
+    from pytest_staging.http.auth import CannotAuthenticate, authenticate  # (module docstring)
 
     try:
         settings, target = authenticate(staging_settings, staging_target, staging_anonymous_client)
@@ -98,7 +103,7 @@ def staging_latency(
     """Sample a request N times with bounded concurrency and check its percentiles:
     `staging_latency.assert_within(staging_latency.sample("/api/items"), p95_ms=200)`.
     Defaults (samples, concurrency) come from the manifest's `[performance]` table."""
-    from pytest_staging.performance.budgets import StagingLatency
+    from pytest_staging.performance.budgets import StagingLatency  # (module docstring)
 
     performance = staging_settings.manifest.performance
     phase_log = pytestconfig.stash[PHASE_LOG_KEY]
@@ -114,7 +119,7 @@ def staging_load(
 ) -> StagingLoad:
     """Run locust (in a subprocess) against the target and check its thresholds:
     `staging_load.from_manifest()` or `staging_load.run(tasks=["/api/items"], users=20, ...)`."""
-    from pytest_staging.performance.budgets import StagingLoad
+    from pytest_staging.performance.budgets import StagingLoad  # (module docstring)
 
     return StagingLoad(
         staging_settings,

@@ -4,7 +4,9 @@ Registered only on the controller (never on an xdist worker) and only when a
 target is configured. Readiness runs once, in `pytest_collection`, before any
 test; the verdict is computed once, in the outermost `pytest_sessionfinish`,
 before pytest-html and junitxml write their files; the table is printed
-after pytest's own summary so the run ends with the verdict.
+after pytest's own summary so the run ends with the verdict. The header lines
+are `header`'s, the NO-GO written before the verdict is `verdict_guard`'s, and
+each test's record comes from `test_records`.
 """
 
 from __future__ import annotations
@@ -77,7 +79,7 @@ class GateController:
         self._withheld: dict[str, str] = {}
         self._deciding = False
         self._expected: set[str] = set()
-        self._runs = 0
+        self._test_runs = 0
         """Test runs to come in all: one per test, or one per test and worker (--dist each)."""
         self._planned: Counter[str] | None = None
         """Collected tests per category, without xdist (under xdist only the workers know)."""
@@ -177,7 +179,7 @@ class GateController:
         with `every_worker`, as under `--dist each`, each worker runs each of them)."""
         ids = list(nodeids)
         self._expected.update(ids)
-        self._runs = self._runs + len(ids) if every_worker else len(self._expected)
+        self._test_runs = self._test_runs + len(ids) if every_worker else len(self._expected)
 
     def pytest_keyboard_interrupt(self, excinfo: pytest.ExceptionInfo[BaseException]) -> None:
         """Ctrl-C, SIGTERM, `pytest.exit()`; not xdist's own interruption that carries out
@@ -238,7 +240,7 @@ class GateController:
         Under xdist only the workers know the items, so each test still to run counts in
         every category: the stop can come later, never too early."""
         if self._planned is None:
-            left = max(self._runs - len(done), 0)
+            left = max(self._test_runs - len(done), 0)
             names = (*self._settings.categories, gate.OTHER, *self._settings.thresholds())
             return dict.fromkeys(names, left)
         finished = Counter(name for test in done for name in test.categories)
