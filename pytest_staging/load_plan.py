@@ -3,17 +3,9 @@ against it (copies of the bundled suites, older docs) keeps working."""
 
 from __future__ import annotations
 
-from pytest_staging.load.plan import (
-    ALL_CORES,
-    DEFAULT_ERROR_RATE,
-    Check,
-    LoadPlan,
-    LoadTask,
-    LoadThresholds,
-    faults,
-    generated_locustfile,
-    seconds,
-)
+from pytest_staging.load.plan import ALL_CORES, LoadPlan, LoadTask, generated_locustfile, seconds
+from pytest_staging.load.result import Check
+from pytest_staging.load.thresholds import DEFAULT_ERROR_RATE, LoadThresholds, faults
 
 __all__ = [
     "ALL_CORES",

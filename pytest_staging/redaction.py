@@ -14,6 +14,7 @@ the terminal, move the cursor or reorder what a reader sees.
 from __future__ import annotations
 
 import base64
+import html
 import json
 import re
 import threading
@@ -307,8 +308,6 @@ def shown(text: str) -> str:
 def escaped(value: object) -> str:
     """`value` as `shown` HTML text (secrets are masked first: an escaped secret would slip
     the mask)."""
-    import html
-
     return html.escape(shown(str(value)))
 
 
@@ -327,7 +326,7 @@ _DECODED_WHOLE_BYTES = 64 * 1024
 def response_excerpt(response: httpx.Response, limit: int = 500) -> str:
     """`excerpt` of a response body that decodes at most 4 * `limit` bytes of a large body,
     so a 50 MB answer costs no more than a small one."""
-    import httpx
+    import httpx  # ~100 ms at start-up: every run imports this module, few read a body
 
     try:
         content = response.content

@@ -25,19 +25,11 @@ import pytest
 from inner_run import INNER_RUN_OPTIONS
 from prometheus_client.parser import text_string_to_metric_families
 
+from pytest_staging import durations
 from pytest_staging.demo.modes import DEMO_PASSWORD, DEMO_USERNAME, DemoOptions
 from pytest_staging.demo.server import DemoServer
 from pytest_staging.load.locust_side import HEADERS_ENV
-from pytest_staging.load.plan import (
-    ALL_CORES,
-    DEFAULT_ERROR_RATE,
-    LoadPlan,
-    LoadTask,
-    LoadThresholds,
-    faults,
-    generated_locustfile,
-    seconds,
-)
+from pytest_staging.load.plan import ALL_CORES, LoadPlan, LoadTask, generated_locustfile, seconds
 from pytest_staging.load.result import (
     FailureCause,
     LoadResult,
@@ -47,6 +39,7 @@ from pytest_staging.load.result import (
     task_errors,
 )
 from pytest_staging.load.runner import LOG_FILE, LoadError, locust_command, run_load
+from pytest_staging.load.thresholds import DEFAULT_ERROR_RATE, LoadThresholds, faults
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
@@ -75,6 +68,18 @@ HEALTH = LoadTask("/health", name="health")
 )
 def test_seconds_reads_numbers_and_units(duration: float | str, expected: float) -> None:
     assert seconds(duration) == expected
+
+
+@pytest.mark.parametrize(
+    ("duration", "expected"), [("1h30m", 5400.0), ("2m30s", 150.0), ("1s500ms", 1.5)]
+)
+def test_seconds_reads_a_duration_of_several_units_as_the_soak_options_do(
+    duration: str, expected: float
+) -> None:
+    """`staging_load.run(duration=...)` and `[load] duration` read durations with `seconds`."""
+    assert seconds(duration) == expected
+    if "ms" not in duration:
+        assert durations.parse(duration) == expected
 
 
 @pytest.mark.parametrize("duration", ["20", "20 s", "5d", "-5s", "0s", "s", "", "twenty", True])

@@ -212,6 +212,26 @@ def test_a_health_table_checks_only_what_it_declares(tmp_path: Path) -> None:
     assert (health.status_field, health.components, health.version_field) == (None, None, None)
 
 
+@pytest.mark.parametrize(("duration", "seconds"), [('"1h30m"', 5400.0), ('"2m30s"', 150.0)])
+def test_a_load_duration_takes_the_same_grammar_as_the_soak_options(
+    tmp_path: Path, duration: str, seconds: float
+) -> None:
+    text = f'[load]\nduration = {duration}\n[[load.tasks]]\npath = "/api/items"\n'
+    declared = load(tmp_path, text).load
+
+    assert declared is not None
+    assert declared.plan.duration_s == seconds
+
+
+def test_a_load_duration_it_cannot_read_names_the_key(tmp_path: Path) -> None:
+    text = '[load]\nduration = "1h-5m"\n[[load.tasks]]\npath = "/api/items"\n'
+
+    assert problems(tmp_path, text) == [
+        'load.duration: expected a positive duration such as 20 (seconds), "20s", "5m" or '
+        "\"1h\", got '1h-5m'"
+    ]
+
+
 def test_the_demo_manifest_loads_with_envelopes_auth_and_resources() -> None:
     demo = manifest.load(demo_manifest_path())
     assert demo.service == "pytest-staging demo"

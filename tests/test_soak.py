@@ -26,10 +26,10 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from soak_servers import run_gate, soak_stub
 
-from pytest_staging import manifest, timing
+from pytest_staging import durations, manifest, timing
 from pytest_staging.cli import main
 from pytest_staging.manifest.records import Soak
-from pytest_staging.soak import durations, pytest_args
+from pytest_staging.soak import pytest_args
 from pytest_staging.soak.decision import SoakVerdict, decide
 from pytest_staging.soak.facts import Latency, RunFacts
 from pytest_staging.soak.metrics import Sample, read_series

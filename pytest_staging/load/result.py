@@ -5,18 +5,17 @@ from __future__ import annotations
 import re
 import sysconfig
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from pytest_staging.gate import percent
 from pytest_staging.redaction import redactor
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Mapping
+    from collections.abc import Iterable, Mapping, Sequence
     from pathlib import Path
 
-    from pytest_staging.load.plan import Check, LoadPlan, LoadThresholds
-
-_NUMBERS = ("requests", "failures", "rps", "p50_ms", "p95_ms", "p99_ms", "max_ms")
+NUMBERS = ("requests", "failures", "rps", "p50_ms", "p95_ms", "p99_ms", "max_ms")
+"""The totals the reporter writes (see locust_side/reporter.py)."""
 _BAD_STATUS = re.compile(r"^LocustBadStatusCode\(code=(\d+)\)$")
 _CAUGHT = re.compile(r"^CatchResponseError\((.*)\)$", re.DOTALL)
 _FRAME = re.compile(r'^ *File "(.*)", line (\d+), in .*\n *(.*)$', re.MULTILINE)
@@ -125,6 +124,36 @@ def _most_first(counts: Mapping[str, int]) -> tuple[str, ...]:
 
 
 @dataclass(frozen=True)
+class Check:
+    """One threshold against the run's value: a sentence for the reasons, a short form for the
+    load line (`error rate 100% > 0.1% (default)`); `default` when the limit was not given."""
+
+    metric: str
+    value: float
+    limit: float
+    ok: bool
+    message: str
+    summary: str
+    default: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "metric": self.metric,
+            "value": self.value,
+            "limit": self.limit,
+            "ok": self.ok,
+            "default": self.default,
+        }
+
+
+class Limits(Protocol):
+    """The limits a result was judged by (`thresholds.LoadThresholds`), as the report shows
+    them."""
+
+    def to_dict(self) -> dict[str, Any]: ...
+
+
+@dataclass(frozen=True)
 class LoadResult:
     """Totals over the whole run; `endpoints` per request name, `history` once a second."""
 
@@ -170,36 +199,6 @@ class LoadResult:
         """Percent of requests that failed; 0 when none were made."""
         return 100.0 * self.failures / self.requests if self.requests else 0.0
 
-    @classmethod
-    def from_document(
-        cls,
-        plan: LoadPlan,
-        document: Mapping[str, Any],
-        exit_code: int = 0,
-        log: Path | None = None,
-    ) -> LoadResult:
-        """Build from the reporter's result file (see locust_side/reporter.py) and how locust
-        exited."""
-        numbers = {key: document[key] for key in _NUMBERS}
-        return cls(
-            name=plan.name,
-            users=plan.users,
-            spawn_rate=plan.rate,
-            duration_s=plan.duration_s,
-            processes=plan.processes,
-            workers=plan.expect_workers,
-            elapsed_s=float(document["elapsed_s"]),
-            requests=int(numbers.pop("requests")),
-            failures=int(numbers.pop("failures")),
-            **{key: float(value or 0) for key, value in numbers.items()},
-            endpoints=tuple(document.get("endpoints", ())),
-            history=tuple(document.get("history", ())),
-            causes=failure_causes(document.get("errors", ())),
-            task_errors=task_errors(document.get("exceptions", ())),
-            exit_code=exit_code,
-            log=log,
-        )
-
     def top_failures(self, named: int = CAUSES_NAMED) -> str:
         """`top failures: HTTP 503 (120, GET /health); ...`, or "" when none failed."""
         if not self.causes:
@@ -216,7 +215,7 @@ class LoadResult:
         )
 
     def to_dict(
-        self, thresholds: LoadThresholds, checks: list[Check], faults: list[Check]
+        self, thresholds: Limits, checks: Sequence[Check], faults: Sequence[Check]
     ) -> dict[str, Any]:
         """The `load` entry of the JSON report: `checks` are the thresholds, `faults` what
         no threshold allows (task errors, an unexplained exit). `notes` are what its load line

@@ -27,7 +27,7 @@ from pytest_staging import files, timing
 from pytest_staging.load import locust_side
 from pytest_staging.load.locust_side import OUTPUT_ENV, PARENT_ENV, PROGRESS_FILE, RESULT_FILE
 from pytest_staging.load.plan import generated_locustfile
-from pytest_staging.load.result import LoadResult
+from pytest_staging.load.result import NUMBERS, LoadResult, failure_causes, task_errors
 from pytest_staging.redaction import redactor
 
 if TYPE_CHECKING:
@@ -263,7 +263,8 @@ def _log_tail(workdir: Path) -> str:
 
 
 def _result(plan: LoadPlan, workdir: Path, returncode: int) -> LoadResult:
-    """The reporter's result; locust's exit code goes with it, to be judged (load_plan.faults)."""
+    """The reporter's result; locust's exit code goes with it, to be judged
+    (`thresholds.faults`)."""
     document = _read(workdir / RESULT_FILE)
     if document is None:
         tail = _log_tail(workdir)
@@ -271,4 +272,30 @@ def _result(plan: LoadPlan, workdir: Path, returncode: int) -> LoadResult:
             f"locust exited with code {returncode} before it reported a result."
             f"{' ' + tail if tail else ''}"
         )
-    return LoadResult.from_document(plan, document, returncode, workdir / LOG_FILE)
+    return result_of(plan, document, returncode, workdir / LOG_FILE)
+
+
+def result_of(
+    plan: LoadPlan, document: Mapping[str, Any], exit_code: int = 0, log: Path | None = None
+) -> LoadResult:
+    """A `LoadResult` from the reporter's result file (see locust_side/reporter.py), the
+    plan it ran and how locust exited."""
+    numbers = {key: document[key] for key in NUMBERS}
+    return LoadResult(
+        name=plan.name,
+        users=plan.users,
+        spawn_rate=plan.rate,
+        duration_s=plan.duration_s,
+        processes=plan.processes,
+        workers=plan.expect_workers,
+        elapsed_s=float(document["elapsed_s"]),
+        requests=int(numbers.pop("requests")),
+        failures=int(numbers.pop("failures")),
+        **{key: float(value or 0) for key, value in numbers.items()},
+        endpoints=tuple(document.get("endpoints", ())),
+        history=tuple(document.get("history", ())),
+        causes=failure_causes(document.get("errors", ())),
+        task_errors=task_errors(document.get("exceptions", ())),
+        exit_code=exit_code,
+        log=log,
+    )

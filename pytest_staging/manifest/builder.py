@@ -12,9 +12,13 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urldefrag, urljoin, urlsplit
 
+import referencing
+from referencing.exceptions import PointerToNowhere, Unresolvable
+from referencing.jsonschema import DRAFT202012
+
 from pytest_staging import files, schemas
-from pytest_staging.load.plan import LoadPlan, LoadTask, LoadThresholds, seconds
-from pytest_staging.manifest.problems import key_path
+from pytest_staging.load.plan import LoadPlan, LoadTask, seconds
+from pytest_staging.load.thresholds import LoadThresholds
 from pytest_staging.manifest.records import (
     NOT_FOUND_PATH,
     Auth,
@@ -94,8 +98,6 @@ def _refs(document: Any) -> list[str]:
 def _reason(error: BaseException) -> str:
     """Why a referenced file could not be used, in the words of the manifest's other errors:
     the first cause that is not `referencing`'s own wrapper."""
-    from referencing.exceptions import PointerToNowhere
-
     if isinstance(error, PointerToNowhere):
         return f"the file has nothing at {error.ref}"
     while error.__cause__ is not None and type(error).__module__.startswith("referencing"):
@@ -273,9 +275,6 @@ class _Builder:
         """The JSON Schema in the file `name` (relative to the manifest), checked."""
         if name is None:
             return None
-        from jsonschema.exceptions import SchemaError
-        from jsonschema.validators import validator_for
-
         file = (self._path.parent / name).resolve()
         if file in self._schemas:
             return self._schemas[file]
@@ -289,12 +288,11 @@ class _Builder:
             raise self._error(key, f"{file} is not valid JSON: {exc}") from None
         if not isinstance(schema, dict):
             raise self._error(key, f"{file} must hold a JSON Schema object")
-        try:
-            validator_for(schema).check_schema(schema)
-        except SchemaError as exc:
-            where = key_path(exc.absolute_path)
-            problem = f"{file} is not a valid JSON Schema at {where}: {exc.message}"
-            raise self._error(key, problem) from None
+        invalid = schemas.schema_error(schema)
+        if invalid is not None:
+            where = schemas.error_path(invalid, "toml")
+            problem = f"{file} is not a valid JSON Schema at {where}: {invalid.message}"
+            raise self._error(key, problem)
         if "$id" not in schema and "id" not in schema:  # relative `$ref`s start from the file
             schema = {"$id": file.as_uri(), **schema}
         self._check_refs(schema, file, key)
@@ -304,10 +302,6 @@ class _Builder:
     def _check_refs(self, schema: Mapping[str, Any], file: Path, key: str) -> None:
         """Every `$ref` resolves now, within the file or to a local file, so no test waits on
         the network or meets a reference that does not resolve (`local_registry`)."""
-        import referencing
-        from referencing.exceptions import Unresolvable
-        from referencing.jsonschema import DRAFT202012
-
         base = str(schema.get("$id") or schema.get("id") or file.as_uri())
         pending, seen = [(base, schema)], set()
         while pending:

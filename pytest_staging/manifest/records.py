@@ -21,7 +21,8 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
     from pathlib import Path
 
-    from pytest_staging.load.plan import LoadPlan, LoadThresholds
+    from pytest_staging.load.plan import LoadPlan
+    from pytest_staging.load.thresholds import LoadThresholds
 
 DEFAULT_FILE_NAME = "staging.toml"
 NOT_FOUND_PATH = "/pytest-staging/no-such-path"

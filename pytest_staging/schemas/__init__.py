@@ -1,6 +1,7 @@
 """JSON Schemas: the ones shipped with pytest-staging, and the one way any schema is checked.
 
 - `load`: a shipped schema document (`envelope`, `health`, `manifest`, `report-v1`);
+- `schema_error`: why a schema (a user's schema file) is not a valid JSON Schema;
 - `validator`: the compiled validator for a schema, built once per schema object and
   cached; `$ref`s resolve to local files only (`local_registry`);
 - `best_error`: the one error that best explains why a document does not match;
@@ -63,7 +64,7 @@ def validator(
     cached = _validators.get(key)
     if cached is not None and cached[0] is schema:
         return cached[1]
-    from jsonschema.validators import extend, validator_for
+    from jsonschema.validators import extend
 
     cls = validator_for(schema)
     cls.check_schema(dict(schema))
@@ -80,6 +81,17 @@ def validator(
     return compiled
 
 
+def schema_error(schema: Mapping[str, Any]) -> SchemaError | None:
+    """Why `schema` is not a valid JSON Schema of the draft it names, or None."""
+    from jsonschema.exceptions import SchemaError
+
+    try:
+        validator_for(schema).check_schema(dict(schema))
+    except SchemaError as exc:
+        return exc
+    return None
+
+
 def best_error(
     schema: Mapping[str, Any], document: Any, *, formats: bool = False
 ) -> ValidationError | None:
@@ -91,6 +103,14 @@ def best_error(
         validator(schema, formats=formats).iter_errors(document)
     )
     return error
+
+
+def validator_for(schema: Mapping[str, Any]) -> type[Validator]:
+    """The validator class of the draft `schema` names (`$schema`), the latest by default."""
+    from jsonschema.validators import validator_for as draft_of
+
+    cls: type[Validator] = draft_of(schema)
+    return cls
 
 
 def error_path(error: ValidationError | SchemaError, style: PathStyle = "pointer") -> str:

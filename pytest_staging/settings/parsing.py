@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
+from pytest_staging import durations
 from pytest_staging.demo.modes import DEMO_MODES
 from pytest_staging.settings.defaults import MAX_RETRIES
 
@@ -46,7 +47,7 @@ def url(value: str) -> str:
     No query and no fragment: every request path is appended to the URL, so `?api_key=K`
     would end up inside each query (`?api_key=K/health`) and the key in every report. The
     message never repeats the URL: its query or user part may hold a secret."""
-    import httpx
+    import httpx  # ~100 ms: every run imports this module, only a gated one parses a URL
 
     text = value.strip()
     if "?" in text or "#" in text:
@@ -90,10 +91,13 @@ def _port_problem(netloc: str) -> str | None:
 
 
 def _seconds(value: str, *, allow_zero: bool) -> float:
+    """A bare number of seconds (`30`, `0.5`), or a duration in `durations`' grammar (`30s`,
+    `1m30s`)."""
     try:
         seconds = float(value)
     except ValueError:
-        seconds = math.nan
+        duration = durations.total(value)
+        seconds = math.nan if duration is None else duration
     too_small = seconds < 0 or (seconds == 0 and not allow_zero)
     if not math.isfinite(seconds) or too_small or seconds > MAX_SECONDS:
         lower = "from 0" if allow_zero else "above 0"
@@ -260,7 +264,7 @@ def report_file(value: str) -> Path:
 
 def ca_bundle(value: str) -> Path:
     """A PEM file of CA certificates that the ssl module can load."""
-    import ssl
+    import ssl  # only a run given a CA bundle needs it
 
     path = _path(value)
     try:

@@ -24,7 +24,7 @@ import pytest
 from pytest_staging.markers import BUILTIN_CATEGORIES, DEFAULT_THRESHOLDS, OTHER
 from pytest_staging.redaction import Secret
 from pytest_staging.settings import defaults, parsing
-from pytest_staging.settings.environments import in_environment, sensitive_environment
+from pytest_staging.settings.environments import sensitive_environment
 from pytest_staging.settings.options import CATEGORIES_INI, OPTIONS, Found, Option
 
 if TYPE_CHECKING:
@@ -33,17 +33,6 @@ if TYPE_CHECKING:
 
     from pytest_staging.manifest.records import Manifest
 
-__all__ = [  # in_environment: run/destructive imports it from here until it moves to environments
-    "DESELECTED_KEY",
-    "SETTINGS_KEY",
-    "Selection",
-    "StagingSettings",
-    "in_environment",
-    "names_target",
-    "report_path",
-    "resolve",
-    "selection",
-]
 
 T = TypeVar("T")
 U = TypeVar("U")

@@ -2,7 +2,6 @@
 
 Each module has one job; data flows down the list:
 
-- `durations`: `30s`, `10m`, `2h`, `1h30m`, `1d`, parsed and shown;
 - `pytest_args`: what the repeated pytest arguments say (manifest, TLS) and may not hold;
 - `schedule`: when each run is due, which comes next, which were missed;
 - `state`: the `--state` folder, its lock and its files, each written whole or not at all;
@@ -14,5 +13,7 @@ Each module has one job; data flows down the list:
 - `svg`, `summary`: the Markdown and self-contained HTML summary with its charts;
 - `loop`: the soak itself, from the first run to the verdict, stoppable and resumable.
 
-Importing this package imports nothing heavy: the command line parser uses `durations`.
+Durations (`30s`, `10m`, `2h`, `1h30m`, `1d`) are parsed and shown by the leaf
+`pytest_staging.durations`, the one duration grammar of the plugin. Importing this
+package imports nothing heavy.
 """

@@ -17,10 +17,13 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from pytest_staging import timing
+from pytest_staging.durations import shown
+from pytest_staging.manifest.reader import load
+from pytest_staging.manifest.records import ManifestError, Soak
 from pytest_staging.redaction import redactor
+from pytest_staging.report import saved
 from pytest_staging.soak import pytest_args, runner, summary
 from pytest_staging.soak.decision import SoakVerdict, decide, not_judged
-from pytest_staging.soak.durations import shown
 from pytest_staging.soak.facts import RunFacts, from_run
 from pytest_staging.soak.metrics import Sample, scrape
 from pytest_staging.soak.records import RunRecord
@@ -34,7 +37,6 @@ if TYPE_CHECKING:
     from pathlib import Path
     from typing import Any
 
-    from pytest_staging.manifest.records import Soak
     from pytest_staging.soak.state import Attempt
 
 MIN_DEFAULT_RUN_TIMEOUT_S = 600.0
@@ -185,9 +187,6 @@ def _too_short(schedule: Schedule) -> str | None:
 
 
 def _limits(args: tuple[str, ...], out: Callable[[str], object]) -> Soak:
-    from pytest_staging.manifest.reader import load
-    from pytest_staging.manifest.records import ManifestError, Soak
-
     path = pytest_args.manifest_path(args)
     if path is None:
         out("soak: no manifest: the default [soak] limits apply")
@@ -257,8 +256,6 @@ class _Soak:
             self.out(f"soak: kept from before: {self._count()}")
 
     def _remember(self, record: RunRecord, metrics: Any) -> None:
-        from pytest_staging.report import saved
-
         self.records[record.run] = record
         report = None
         if record.has_report:
@@ -319,8 +316,6 @@ class _Soak:
         self.out(self._progress(run))
 
     def _report(self, attempt: Attempt, outcome: runner.RunOutcome) -> tuple[Any, str | None]:
-        from pytest_staging.report import saved
-
         limit = f"stopped at the {shown(self.timeout_s)} time limit" if outcome.timed_out else None
         if not attempt.report.exists():
             why = (

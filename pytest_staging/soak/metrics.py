@@ -14,6 +14,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+import httpx
+from prometheus_client.parser import text_string_to_metric_families
+
 from pytest_staging import timing
 from pytest_staging.redaction import excerpt
 
@@ -55,8 +58,6 @@ class Sample:
 
 def read_series(text: str, series: Sequence[str]) -> tuple[dict[str, float], list[str]]:
     """The value of each named series in Prometheus text `text`, and what could not be read."""
-    from prometheus_client.parser import text_string_to_metric_families
-
     totals: dict[str, float] = {}
     try:
         for family in text_string_to_metric_families(text):
@@ -82,8 +83,6 @@ def _counts(sample_name: str, family_name: str) -> bool:
 
 def scrape(url: str, series: Sequence[str], verify: ssl.SSLContext | bool) -> Sample:
     """GET `url` and read `series` from it; the time is taken when the answer arrived."""
-    import httpx
-
     try:
         response = httpx.get(url, verify=verify, headers=_headers(), timeout=SCRAPE_TIMEOUT_S)
     except httpx.HTTPError as exc:

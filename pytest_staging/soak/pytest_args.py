@@ -20,6 +20,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
+from pytest_staging.settings import parsing
+from pytest_staging.settings.manifest_choice import demo_manifest_path
+
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
@@ -80,8 +83,6 @@ def manifest_path(
         path = Path(named[-1]).expanduser()
         return path if path.is_absolute() else cwd / path
     if _given(args, "--staging-demo"):
-        from pytest_staging.settings.manifest_choice import demo_manifest_path
-
         return demo_manifest_path()
     default = cwd / "staging.toml"
     return default if default.is_file() else None
@@ -92,8 +93,6 @@ def tls_verify(
 ) -> ssl.SSLContext | bool:
     """The TLS trust the runs use, for reading the metrics: `--staging-insecure`, then
     `--staging-ca-bundle` or its variable, else the default (which honours SSL_CERT_FILE)."""
-    from pytest_staging.settings import parsing
-
     environ = os.environ if environ is None else environ
     try:
         insecure = parsing.flag(environ.get("PYTEST_STAGING_INSECURE", "0"))

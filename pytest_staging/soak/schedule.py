@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from pytest_staging.soak.durations import shown
+from pytest_staging.durations import shown
 
 if TYPE_CHECKING:
     from collections.abc import Collection

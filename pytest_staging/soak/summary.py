@@ -13,10 +13,10 @@ import shlex
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from pytest_staging.durations import shown
 from pytest_staging.gate import percent
 from pytest_staging.redaction import redactor
 from pytest_staging.soak import svg
-from pytest_staging.soak.durations import shown
 from pytest_staging.soak.state import SUMMARY, write_atomically
 from pytest_staging.soak.trends import confidence
 

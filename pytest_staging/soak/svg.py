@@ -10,9 +10,9 @@ from __future__ import annotations
 import html
 from typing import TYPE_CHECKING
 
+from pytest_staging.durations import shown
 from pytest_staging.redaction import escaped
 from pytest_staging.report.charts import WIDTH, nice_ceiling, svg_document
-from pytest_staging.soak.durations import shown
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence

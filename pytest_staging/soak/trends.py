@@ -36,7 +36,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
-from pytest_staging.soak.durations import shown
+from pytest_staging.durations import shown
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
