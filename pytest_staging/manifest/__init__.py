@@ -3,12 +3,14 @@
 Each module has one job; data flows down the list:
 
 - `reader`: the file read as TOML and checked against `schemas/manifest.json`;
-- `problems`: each schema error as a line that names the key path and what is valid there;
+- `problems`: each schema error as a line that names the key path (`schemas.format_path`'s
+  TOML form) and what is valid there;
 - `builder`: the checked document turned into records, every default filled in;
 - `records`: the frozen records the suites, the settings and the reports read.
 
 The records are exported here too (`from pytest_staging.manifest import Manifest`), imported
-on first use: the settings read this package in every run, with a target or without.
+on first use: naming the package costs nothing until a record or `load` is used (a run
+without a target never reads a manifest).
 """
 
 from __future__ import annotations

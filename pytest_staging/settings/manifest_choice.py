@@ -26,10 +26,6 @@ if TYPE_CHECKING:
     from pytest_staging.settings.options import Found
 
 
-EMPTY = Manifest()
-"""The manifest of a run that has none."""
-
-
 def demo_manifest_path() -> Path:
     """The manifest that describes the bundled demo service."""
     return Path(str(resources.files("pytest_staging.demo").joinpath(DEFAULT_FILE_NAME)))
@@ -45,7 +41,7 @@ def find(config: pytest.Config, found: Found, *, demo: bool) -> Manifest:
     default = config.rootpath / DEFAULT_FILE_NAME
     if default.is_file():
         return _load(default, f"{DEFAULT_FILE_NAME} in the rootdir")
-    return EMPTY
+    return Manifest()
 
 
 def _given_path(config: pytest.Config, found: Found) -> Path:

@@ -146,10 +146,11 @@ class StagingSettings:
 
 @cache
 def _empty_manifest() -> Manifest:
-    """One empty manifest, shared by every run that has none."""
-    from pytest_staging.settings import manifest_choice  # start-up cost: see `resolve`
+    """Built on first use: the records cost ~20 ms to import (-X importtime), and a run
+    without a target, every plain `pytest`, never needs them."""
+    from pytest_staging.manifest.records import Manifest
 
-    return manifest_choice.EMPTY
+    return Manifest()
 
 
 class _Lookup:
