@@ -9,7 +9,8 @@ Each module has one job; data flows down the list:
   unknown-category message;
 - `environments`: which environment a URL lies in (the sensitive one above all) and which
   origin it belongs to: one rule each, for the settings, the guard and the HTTP client;
-- `manifest_choice`: which manifest the run uses, and the checks that need other settings;
+- `manifest_choice`: which manifest the run uses, the named environment's URL in it, and the
+  checks that need other settings;
 - `resolution`: command line > environment > ini > manifest > default, into `StagingSettings`.
 
 Nothing here reads a file the run does not need to start (`--staging-baseline` is a path;

@@ -1,4 +1,5 @@
-"""Which manifest a run uses, and the checks that need the run's other settings.
+"""Which manifest a run uses, the URL of the environment a run names in it, and the
+checks that need the run's other settings.
 
 The manifest named by `--staging-manifest` (or its variable or ini key)
 wins; `--staging-demo` brings the demo service's own manifest; otherwise
