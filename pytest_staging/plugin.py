@@ -47,7 +47,7 @@ from pytest_staging.markers import CRITICAL, MARKERS
 from pytest_staging.redaction import redactor
 from pytest_staging.run import bundled_suites
 from pytest_staging.run.xdist_hooks import hand_back_deselected, is_worker, worker_url
-from pytest_staging.settings import resolution as settings_module
+from pytest_staging.settings import resolution
 from pytest_staging.settings.options import add_options
 from pytest_staging.settings.resolution import DESELECTED_KEY, SETTINGS_KEY, StagingSettings
 
@@ -92,14 +92,14 @@ def pytest_load_initial_conftests(
     options = early_config.known_args_namespace
     if os.environ.get(XDIST_WORKER_ENV) or any(getattr(options, n, None) for n in INFORMATIONAL):
         return
-    if not settings_module.names_target(early_config, options=options):
+    if not resolution.names_target(early_config, options=options):
         return
     from pytest_staging.gate import ExitCode  # a gated run's modules (see the docstring)
     from pytest_staging.run.verdict_guard import EARLY_NO_GO, VerdictGuard
 
     guard = VerdictGuard(
-        settings_module.report_path(early_config, options=options),
-        settings_module.report_path(early_config, name="summary_md", options=options),
+        resolution.report_path(early_config, options=options),
+        resolution.report_path(early_config, name="summary_md", options=options),
     )
     early_config.pluginmanager.register(guard, GUARD_PLUGIN)
     guard.write(EARLY_NO_GO, ExitCode.NO_GO, {})
@@ -112,7 +112,7 @@ def pytest_configure(config: pytest.Config) -> None:
         config.stash[SETTINGS_KEY] = StagingSettings()
         return
     try:
-        settings = settings_module.resolve(config)
+        settings = resolution.resolve(config)
         for name in settings.categories:
             if name not in MARKERS:
                 config.addinivalue_line("markers", f"{name}: staging gate category (from ini).")
@@ -141,8 +141,8 @@ def _stand_down_guard(config: pytest.Config) -> None:
 
 def _report_usage_error(config: pytest.Config, error: pytest.UsageError) -> None:
     """Bad input never loses the reports: write a NO-GO that names the problem."""
-    report = settings_module.report_path(config)
-    summary = settings_module.report_path(config, name="summary_md")
+    report = resolution.report_path(config)
+    summary = resolution.report_path(config, name="summary_md")
     from pytest_staging.report import json_report, markdown  # (see the docstring)
     from pytest_staging.report.finished_run import finished_early
 
