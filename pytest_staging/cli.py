@@ -21,9 +21,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from pytest_staging import durations
 from pytest_staging.demo.modes import DEMO_MODES
 from pytest_staging.settings import parsing
-from pytest_staging.soak import durations
 
 DEFAULT_URL = "https://staging.example.com"
 DEFAULT_SOAK_STATE = ".staging-soak"
