@@ -16,6 +16,9 @@ import pytest
 from inner_run import INNER_RUN_OPTIONS, ONE_FAILURE_IN_THREE
 
 from pytest_staging.cli import main
+from pytest_staging.report import json_report, terminal
+from pytest_staging.report.finished_run import finished_early
+from pytest_staging.report.saved import SavedReport
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -97,6 +100,23 @@ def test_gate_markdown_is_the_summary_the_run_wrote(
 
     assert exit_code == 1
     assert capsys.readouterr().out == (pytester.path / "saved.md").read_text(encoding="utf-8")
+
+
+def test_a_saved_category_keeps_the_result_the_run_gave_it() -> None:
+    """A category that failed on a broken limit, not on its counts: the saved report says
+    FAIL as saved, and nothing is invented to explain it (the reasons do)."""
+    early = finished_early("built by hand", exit_code=1, target_url="http://127.0.0.1:9")
+    document = json_report.build(early)
+    document["categories"]["performance"].update(passed=3, ok=False, status="FAIL")
+    document["reasons"] = ["performance: GET /api/items: p95 300 ms over its budget 200 ms"]
+
+    report = SavedReport.from_document(document)
+
+    performance = next(c for c in report.verdict.categories if c.name == "performance")
+    assert (performance.status, performance.ok, performance.pass_rate) == ("FAIL", False, 100.0)
+    assert not hasattr(performance, "breaches")
+    row = next(line for line in terminal.table_lines(report) if line.startswith("performance"))
+    assert row.split(None, 7)[-1] == "FAIL"
 
 
 @pytest.mark.parametrize(

@@ -44,7 +44,7 @@ class Category(Counts, Protocol):
     def status(self) -> str: ...
 
 
-class VerdictLines(Protocol):
+class RenderableVerdict(Protocol):
     """The verdict as the reports word it: GO or NO-GO, why, and what it leaves out."""
 
     @property
@@ -82,7 +82,7 @@ class Renderable(Protocol):
     """A run as the terminal table and the Markdown summary show it."""
 
     @property
-    def verdict(self) -> VerdictLines: ...
+    def verdict(self) -> RenderableVerdict: ...
     @property
     def exit_code(self) -> int: ...
     @property
