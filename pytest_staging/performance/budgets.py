@@ -17,8 +17,9 @@ import pytest
 from pytest_staging.http.client import default_headers
 from pytest_staging.http.target import basic_authorization
 from pytest_staging.load.locust_side import CA_BUNDLE_ENV, HEADERS_ENV, INSECURE_ENV
-from pytest_staging.load.plan import LoadPlan, LoadTask, LoadThresholds, faults, seconds
+from pytest_staging.load.plan import LoadPlan, LoadTask, seconds
 from pytest_staging.load.runner import LoadError, run_load
+from pytest_staging.load.thresholds import LoadThresholds, faults
 from pytest_staging.performance import sampling
 
 if TYPE_CHECKING:
@@ -136,7 +137,7 @@ class StagingLoad:
     ) -> LoadResult:
         """Build a plan (tasks as `LoadTask`s or plain GET paths) and run it; see `run_plan`.
 
-        Without `error_rate`, the default limit `load.plan.DEFAULT_ERROR_RATE` applies.
+        Without `error_rate`, the default limit `load.thresholds.DEFAULT_ERROR_RATE` applies.
         """
         plan = LoadPlan(
             users=users,
