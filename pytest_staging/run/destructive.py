@@ -15,8 +15,8 @@ from urllib.parse import urljoin
 import httpx
 import pytest
 
-from pytest_staging.http.client import tls_verify
 from pytest_staging.http.target import StagingTarget
+from pytest_staging.http.tls import tls_verify
 from pytest_staging.markers import DESTRUCTIVE
 from pytest_staging.settings.environments import sensitive_environment
 

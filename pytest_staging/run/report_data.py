@@ -7,7 +7,7 @@ without xdist.
 
 A phase that failed because a request got no usable answer (refused, reset, a
 broken TLS handshake, a timeout...) is shown as the one line of
-`client.failure_line` instead of a hundred frames of httpx, httpcore and
+`failures.failure_line` instead of a hundred frames of httpx, httpcore and
 tenacity. The report is shaped here, where it is made, so the terminal, JUnit,
 pytest-html and xdist all carry the same line; `--tb=long`, `--tb=native` and
 `--full-trace` still show every frame to whoever asks for them.
@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 import pytest
 from _pytest._code.code import ExceptionChainRepr, ReprEntry, ReprFileLocation, ReprTraceback
 
-from pytest_staging.http.client import failure_line
+from pytest_staging.http.failures import failure_line
 from pytest_staging.run.test_records import REPORT_ATTRIBUTE, last_answer, report_data
 
 if TYPE_CHECKING:
@@ -63,7 +63,7 @@ def _one_line_wanted(config: pytest.Config) -> bool:
 def _shorten(
     report: pytest.TestReport, item: pytest.Item, excinfo: pytest.ExceptionInfo[BaseException]
 ) -> None:
-    """A request's failure as its one line (see `client.failure_line`); others untouched."""
+    """A request's failure as its one line (see `failures.failure_line`); others untouched."""
     line = failure_line(excinfo.value)
     if line is not None:
         report.longrepr = _one_line_repr(item, excinfo, line)
