@@ -141,15 +141,17 @@ def _stand_down_guard(config: pytest.Config) -> None:
 
 def _report_usage_error(config: pytest.Config, error: pytest.UsageError) -> None:
     """Bad input never loses the reports: write a NO-GO that names the problem."""
-    report = resolution.report_path(config)
-    summary = resolution.report_path(config, name="summary_md")
-    from pytest_staging.report import json_report, markdown  # (see the docstring)
-    from pytest_staging.report.finished_run import finished_early
+    from pytest_staging.run.verdict_guard import publish_no_go  # (see the docstring)
 
-    run = finished_early(f"usage error: {error}", exit_code=pytest.ExitCode.USAGE_ERROR)
     # A file that cannot be written is not reported: the usage error is what the user must see.
-    json_report.publish(run, report)
-    markdown.publish(run, summary)
+    publish_no_go(
+        f"usage error: {error}",
+        pytest.ExitCode.USAGE_ERROR,
+        report=resolution.report_path(config),
+        summary=resolution.report_path(config, name="summary_md"),
+        environ=os.environ,
+        interrupted=False,
+    )
 
 
 def _activate(config: pytest.Config, settings: StagingSettings) -> StagingSettings:

@@ -1,9 +1,9 @@
 """A gated run never ends with an earlier GO on disk, nor exits 0 without the gate's verdict.
 
-The NO-GO written before the gate decides has one path, `publish_no_go`: the guard
-writes it before the first conftest is imported and when pytest returns without a
-verdict; the controller writes it again when the gate starts (the provisional NO-GO
-that a killed run leaves behind).
+The NO-GO written without a verdict has one path, `publish_no_go`: the guard writes it
+before the first conftest is imported and when pytest returns without a verdict; the
+controller writes it again when the gate starts (the provisional NO-GO that a killed run
+leaves behind); the plugin writes it for a usage error found at start.
 """
 
 from __future__ import annotations
@@ -47,16 +47,18 @@ def publish_no_go(
     summary: Path | None = None,
     environ: Mapping[str, str] | None = None,
     target: StagingTarget | None = None,
+    interrupted: bool = True,
 ) -> list[str]:
-    """Write a NO-GO that no verdict backs (interrupted: the gate did not decide) to the JSON
-    `report` and the Markdown `summary`, and GitHub's job summary when `environ` names one;
-    returns a message for each file that could not be written."""
+    """Write a NO-GO that no verdict backs to the JSON `report` and the Markdown `summary`,
+    and GitHub's job summary when `environ` names one; returns a message for each file that
+    could not be written. `interrupted`: the gate did not decide (every caller but a usage
+    error at start, which is the run's whole answer)."""
     run = finished_early(
         reason,
         exit_code=exit_code,
         target_url=target.url if target else None,
         environment=target.environment if target else "unknown",
-        interrupted=True,
+        interrupted=interrupted,
     )
     return [*markdown.publish(run, summary, environ or {}), *json_report.publish(run, report)]
 
