@@ -46,7 +46,13 @@ from pytest_staging.fixtures import (
 from pytest_staging.markers import CRITICAL, MARKERS
 from pytest_staging.redaction import redactor
 from pytest_staging.run import bundled_suites
-from pytest_staging.run.xdist_hooks import hand_back_deselected, is_worker, worker_url
+from pytest_staging.run.xdist_hooks import (
+    XDIST_PLUGIN,
+    XdistHooks,
+    hand_back_deselected,
+    is_worker,
+    worker_url,
+)
 from pytest_staging.settings import resolution
 from pytest_staging.settings.options import add_options
 from pytest_staging.settings.resolution import DESELECTED_KEY, SETTINGS_KEY, StagingSettings
@@ -158,11 +164,11 @@ def _activate(config: pytest.Config, settings: StagingSettings) -> StagingSettin
     """Point the run at its target and, on the controller, set up the gate."""
     from pytest_staging.http.target import StagingTarget  # a gated run's modules (docstring)
     from pytest_staging.phase_log import PHASE_LOG_KEY, PhaseLog
-    from pytest_staging.run.controller import CONTROLLER_PLUGIN, GateController
+    from pytest_staging.run.controller import CONTROLLER_PLUGIN, GateController, read_baseline
     from pytest_staging.run.masking import MASKING_PLUGIN, SecretMasking, configured_secrets
     from pytest_staging.run.report_data import REPORT_DATA_PLUGIN, ReportDataWriter
-    from pytest_staging.run.xdist_hooks import XDIST_PLUGIN, XdistHooks
 
+    baseline = None if is_worker(config) else read_baseline(settings)  # before the demo starts
     if is_worker(config):
         settings = dataclasses.replace(settings, url=worker_url(config) or settings.url)
     elif settings.demo is not None:
@@ -176,7 +182,7 @@ def _activate(config: pytest.Config, settings: StagingSettings) -> StagingSettin
     writer = ReportDataWriter(settings.categories, phase_log)
     config.pluginmanager.register(writer, REPORT_DATA_PLUGIN)
     if not is_worker(config):
-        controller = GateController(config, settings, target)
+        controller = GateController(config, settings, target, baseline)
         config.pluginmanager.register(controller, CONTROLLER_PLUGIN)
         if config.pluginmanager.hasplugin("xdist"):
             config.pluginmanager.register(XdistHooks(settings.url, controller), XDIST_PLUGIN)

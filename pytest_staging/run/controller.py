@@ -43,9 +43,10 @@ if TYPE_CHECKING:
 
     from pytest_staging.http.readiness import Attempt, Readiness
     from pytest_staging.http.target import StagingTarget
+    from pytest_staging.report.baseline import Baseline
     from pytest_staging.settings.resolution import StagingSettings
 
-__all__ = ["CONTROLLER_PLUGIN", "GateController"]
+__all__ = ["CONTROLLER_PLUGIN", "GateController", "read_baseline"]
 
 
 @contextlib.contextmanager
@@ -66,12 +67,17 @@ class GateController:
     """Counts every test report on the controller and turns the run into a verdict."""
 
     def __init__(
-        self, config: pytest.Config, settings: StagingSettings, target: StagingTarget
+        self,
+        config: pytest.Config,
+        settings: StagingSettings,
+        target: StagingTarget,
+        baseline: Baseline | None = None,
     ) -> None:
         self._config = config
         self._settings = settings
         self._target = target
-        self._baseline = _read_baseline(settings)
+        self._baseline = baseline
+        """--staging-baseline's report, read by `read_baseline`."""
         self._collector = RecordCollector()
         self._collection_errors = 0
         self._readiness: Readiness | None = None
@@ -381,9 +387,10 @@ class GateController:
             reporter.write_line(line, bold=number == 0, green=go, red=not go)
 
 
-def _read_baseline(settings: StagingSettings) -> baseline.Baseline | None:
-    """--staging-baseline, read and checked here, once: only the controller compares with
-    it (every xdist worker parses the options too, so the option parser only names it)."""
+def read_baseline(settings: StagingSettings) -> Baseline | None:
+    """--staging-baseline, read and checked once, on the controller: only the controller
+    compares with it (every xdist worker parses the options too, so the option parser only
+    names it). A bad file is a usage error naming the option and the file."""
     if settings.baseline is None:
         return None
     try:
