@@ -164,11 +164,13 @@ def _activate(config: pytest.Config, settings: StagingSettings) -> StagingSettin
     """Point the run at its target and, on the controller, set up the gate."""
     from pytest_staging.http.target import StagingTarget  # a gated run's modules (docstring)
     from pytest_staging.phase_log import PHASE_LOG_KEY, PhaseLog
-    from pytest_staging.run.controller import CONTROLLER_PLUGIN, GateController, read_baseline
+    from pytest_staging.report import baseline as baseline_report
+    from pytest_staging.run.controller import CONTROLLER_PLUGIN, GateController
     from pytest_staging.run.masking import MASKING_PLUGIN, SecretMasking, configured_secrets
     from pytest_staging.run.report_data import REPORT_DATA_PLUGIN, ReportDataWriter
 
-    baseline = None if is_worker(config) else read_baseline(settings)  # before the demo starts
+    # --staging-baseline: read on the controller only, once, before a demo starts
+    baseline = None if is_worker(config) else baseline_report.from_option(settings.baseline)
     if is_worker(config):
         settings = dataclasses.replace(settings, url=worker_url(config) or settings.url)
     elif settings.demo is not None:

@@ -6,7 +6,7 @@ tolerance (percent) *and* by more than a small absolute floor is a
 regression. The floor keeps a 2 ms → 3 ms wobble on loopback from failing a
 gate; the tolerance is the user's to choose (`settings.parsing.DEFAULT_TOLERANCE`).
 
-The file is read on the controller only, once, when the gate is set up (`load`): the
+The file is read on the controller only, once, when the gate is set up (`from_option`): the
 option parser only names it, since every xdist worker parses the options too.
 """
 
@@ -16,6 +16,8 @@ import argparse
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
+
+import pytest
 
 from pytest_staging.report import saved
 
@@ -64,3 +66,14 @@ def load(value: str | Path) -> Baseline:
         raise argparse.ArgumentTypeError(str(exc)) from None
     latency = {name: MappingProxyType(stats) for name, stats in document["latency"].items()}
     return Baseline(str(value), MappingProxyType(latency))
+
+
+def from_option(path: Path | None) -> Baseline | None:
+    """--staging-baseline's report, or None without one; a file that is no readable, valid
+    report is a usage error naming the option and the file."""
+    if path is None:
+        return None
+    try:
+        return load(path)
+    except argparse.ArgumentTypeError as exc:
+        raise pytest.UsageError(f"--staging-baseline: {exc}") from None

@@ -11,7 +11,6 @@ each test's record comes from `test_records`.
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import dataclasses
 import gc
@@ -28,7 +27,7 @@ from pytest_staging.http.readiness import http_probe, wait_until_ready
 from pytest_staging.http.tls import audited_expiry
 from pytest_staging.performance import percentiles
 from pytest_staging.phase_log import PhaseLog
-from pytest_staging.report import baseline, json_report, junit, markdown, terminal
+from pytest_staging.report import json_report, junit, markdown, terminal
 from pytest_staging.report.finished_run import FinishedRun, finished_early
 from pytest_staging.run import destructive, header
 from pytest_staging.run.test_records import RecordCollector, categories_of
@@ -46,7 +45,7 @@ if TYPE_CHECKING:
     from pytest_staging.report.baseline import Baseline
     from pytest_staging.settings.resolution import StagingSettings
 
-__all__ = ["CONTROLLER_PLUGIN", "GateController", "read_baseline"]
+__all__ = ["CONTROLLER_PLUGIN", "GateController"]
 
 
 @contextlib.contextmanager
@@ -77,7 +76,7 @@ class GateController:
         self._settings = settings
         self._target = target
         self._baseline = baseline
-        """--staging-baseline's report, read by `read_baseline`."""
+        """--staging-baseline's report, read on the controller (`baseline.from_option`)."""
         self._collector = RecordCollector()
         self._collection_errors = 0
         self._readiness: Readiness | None = None
@@ -385,18 +384,6 @@ class GateController:
             reporter.write_line(terminal.INSECURE_WARNING, red=True, bold=True)
         for number, line in enumerate(terminal.verdict_lines(run)):
             reporter.write_line(line, bold=number == 0, green=go, red=not go)
-
-
-def read_baseline(settings: StagingSettings) -> Baseline | None:
-    """--staging-baseline, read and checked once, on the controller: only the controller
-    compares with it (every xdist worker parses the options too, so the option parser only
-    names it). A bad file is a usage error naming the option and the file."""
-    if settings.baseline is None:
-        return None
-    try:
-        return baseline.load(settings.baseline)
-    except argparse.ArgumentTypeError as exc:
-        raise pytest.UsageError(f"--staging-baseline: {exc}") from None
 
 
 def _stop_message(reason: str) -> str:
